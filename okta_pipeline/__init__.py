@@ -1,0 +1,1 @@
+"""okta_pipeline: Okta System Log to OpenSearch, as Dagster assets."""

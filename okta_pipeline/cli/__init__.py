@@ -1,0 +1,1 @@
+"""The `okta-pipeline` command."""

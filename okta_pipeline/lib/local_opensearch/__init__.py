@@ -1,0 +1,1 @@
+"""Provision and run a single-node OpenSearch from Maven Central, without Docker."""

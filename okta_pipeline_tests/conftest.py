@@ -1,0 +1,41 @@
+"""Shared fixtures: every integration test runs against a real OpenSearch node."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from opensearchpy import OpenSearch
+
+from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, external_endpoint
+from okta_pipeline.lib.local_opensearch import node
+from okta_pipeline.lib.local_opensearch.layout import NodeLayout
+
+
+@pytest.fixture(scope="session")
+def local_layout() -> NodeLayout:
+    return NodeLayout.default(os.environ)
+
+
+@pytest.fixture(scope="session")
+def opensearch_endpoint(local_layout: NodeLayout) -> Iterator[ClusterEndpoint]:
+    """OPENSEARCH_URL's cluster, or the local node: started if needed, stopped if we started it."""
+    external = external_endpoint(os.environ)
+    if external is not None:
+        yield external
+        return
+    running = node.start(local_layout, progress=lambda message: print(message))
+    yield ClusterEndpoint(running.url)
+    if running.started:
+        node.stop(local_layout)
+
+
+@pytest.fixture(scope="session")
+def opensearch(opensearch_endpoint: ClusterEndpoint) -> OpenSearch:
+    return OpenSearch(
+        hosts=[opensearch_endpoint.url],
+        http_auth=opensearch_endpoint.auth,
+        ca_certs=opensearch_endpoint.ca_certs,
+        timeout=60,
+    )
