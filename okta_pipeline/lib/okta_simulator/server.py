@@ -1,0 +1,104 @@
+"""Serve a SimulatorApp over real HTTP on 127.0.0.1 (a thread per request, like a real server)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from okta_pipeline.lib.okta_simulator.api import Request, SimulatorApp
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class SimulatorServer:
+    """Runs in a background thread; use as a context manager or call start()/stop()."""
+
+    def __init__(self, app: SimulatorApp, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.app = app
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(app))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{_address(self._httpd.server_address)}"
+
+    def start(self) -> SimulatorServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _address(address: object) -> str:
+    host, port = tuple(address)[:2] if isinstance(address, tuple) else (str(address), "")
+    return f"{host}:{port}"
+
+
+def _handler_for(app: SimulatorApp) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "okta-simulator"
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        def do_POST(self) -> None:
+            self._dispatch()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # requests carry credentials in headers; nothing is logged per request
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._send(413, {"errorCode": "E0000001", "errorSummary": "Request too large"}, [])
+                return
+            body = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            host = self.headers.get("Host") or _address(self.server.server_address)
+            request = Request(
+                method=self.command,
+                path=parts.path,
+                query=parts.query,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+                base_url=f"http://{host}",
+            )
+            response = app.handle(request)
+            self._send(response.status, response.body, response.headers)
+
+        def _send(self, status: int, body: Any, headers: list[tuple[str, str]]) -> None:
+            payload = json.dumps(body, separators=(",", ":")).encode()
+            self.send_response(status)  # also sends Date, which clients use for rate-limit resets
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
