@@ -1,7 +1,22 @@
 """The one place that assembles the project's Dagster definitions."""
 
-from dagster import Definitions
+import dagster as dg
 
-# Domains (okta/, opensearch/, detections/) add their assets, checks, resources and
-# automation here as they land.
-defs = Definitions()
+from okta_pipeline.defs.okta.assets import okta_system_log
+from okta_pipeline.defs.okta.automation import automation_sensor
+from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource
+
+defs = dg.Definitions(
+    assets=[okta_system_log],
+    sensors=[automation_sensor],
+    resources={
+        # For an OAuth service app instead of an API token, set oauth_client_id and
+        # oauth_private_key (and dpop_private_key) from EnvVar in place of api_token.
+        "okta": OktaResource(
+            base_url=dg.EnvVar("OKTA_BASE_URL"),
+            api_token=dg.EnvVar("OKTA_API_TOKEN"),
+        ),
+        "landing": LandingZoneResource(root=dg.EnvVar("OKTA_PIPELINE_LANDING_ROOT")),
+    },
+)

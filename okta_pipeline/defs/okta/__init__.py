@@ -1,0 +1,1 @@
+"""The Okta source: partitions, the raw System Log asset, its resource and automation."""

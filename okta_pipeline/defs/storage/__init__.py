@@ -1,0 +1,1 @@
+"""Where pipeline data lives between assets: the raw landing zone."""

@@ -1,0 +1,204 @@
+"""The raw landing zone: one gzipped JSON Lines file of Okta events per 5-minute window.
+
+Events are stored as Okta sent them (every field kept, none renamed or re-typed). Rewriting a
+window merges what is already stored with what was fetched (union by uuid), so a re-fetch can
+add late events but never lose one. Files are byte-for-byte reproducible: the same events
+give the same file, whatever order and however many runs produced them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import statistics
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+Event = dict[str, Any]
+WINDOW = timedelta(minutes=5)
+
+
+def parse_published(event: Event) -> datetime | None:
+    """The event's `published` as an aware UTC datetime, or None when missing or malformed."""
+    value = event.get("published")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+def window_start(moment: datetime) -> datetime:
+    """The start of the half-open 5-minute UTC window [start, start + 5 min) holding `moment`."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(minute=utc.minute - utc.minute % 5, second=0, microsecond=0)
+
+
+def event_key(event: Event) -> str:
+    """The dedup key: Okta's uuid, or a content hash for an event that lacks one."""
+    uuid = event.get("uuid")
+    if isinstance(uuid, str) and uuid:
+        return uuid
+    return "sha256:" + hashlib.sha256(_serialize(event).encode()).hexdigest()
+
+
+def _serialize(event: Event) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sort_key(event: Event) -> tuple[str, str]:
+    published = parse_published(event)
+    return (published.isoformat() if published else "", event_key(event))
+
+
+@dataclass(frozen=True)
+class WindowWrite:
+    start: datetime
+    total: int
+    added: int
+    lag_p50_seconds: float | None
+    lag_max_seconds: float | None
+
+
+class LandingZone:
+    def __init__(self, root: Path, dataset: str = "okta_system_log") -> None:
+        self.root = root
+        self.dataset = dataset
+
+    def window_path(self, start: datetime) -> Path:
+        utc = start.astimezone(UTC)
+        return self.root / self.dataset / f"dt={utc:%Y-%m-%d}" / f"{utc:%H-%M}.jsonl.gz"
+
+    def unplaceable_path(self, start: datetime, end: datetime) -> Path:
+        return (
+            self.root
+            / self.dataset
+            / "_unplaceable"
+            / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
+        )
+
+    def read_window(self, start: datetime) -> list[Event]:
+        path = self.window_path(start)
+        if not path.is_file():
+            return []
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines if line.strip()]
+
+    def has_window(self, start: datetime) -> bool:
+        return self.window_path(start).is_file()
+
+    def write_window(
+        self, start: datetime, fetched: Iterable[Event], fetched_at: datetime
+    ) -> WindowWrite:
+        """Store the union of the window's file and `fetched`; report how many were new."""
+        known = {event_key(e): e for e in self.read_window(start)}
+        lags: list[float] = []
+        for event in fetched:
+            key = event_key(event)
+            if key in known:
+                continue
+            known[key] = event
+            published = parse_published(event)
+            if published is not None:
+                lags.append((fetched_at - published).total_seconds())
+        ordered = sorted(known.values(), key=_sort_key)
+        _write_atomically(self.window_path(start), ordered)
+        return WindowWrite(
+            start=start,
+            total=len(ordered),
+            added=len(lags),
+            lag_p50_seconds=round(statistics.median(lags), 3) if lags else None,
+            lag_max_seconds=round(max(lags), 3) if lags else None,
+        )
+
+    def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> Path:
+        path = self.unplaceable_path(start, end)
+        known = {event_key(e): e for e in _read(path)} if path.is_file() else {}
+        known.update((event_key(e), e) for e in events)
+        _write_atomically(path, sorted(known.values(), key=event_key))
+        return path
+
+    def iter_window_events(self, start: datetime, end: datetime) -> Iterator[Event]:
+        moment = window_start(start)
+        while moment < end:
+            yield from self.read_window(moment)
+            moment += WINDOW
+
+
+def _read(path: Path) -> list[Event]:
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _write_atomically(path: Path, events: list[Event]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    # mtime=0 and no file name in the header: identical events give identical bytes
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as archive:
+        for event in events:
+            archive.write((_serialize(event) + "\n").encode("utf-8"))
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(buffer.getvalue())
+    partial.replace(path)
+
+
+def split_into_windows(
+    zone: LandingZone,
+    events: Iterable[Event],
+    start: datetime,
+    end: datetime,
+    fetched_at: datetime,
+) -> tuple[list[WindowWrite], list[Event]]:
+    """Write every window of [start, end) from a stream of events; return the writes and the
+    events that cannot be placed (no parseable `published`, or outside the range).
+
+    Okta's bounded queries return events in published order, so only the current window is held
+    in memory; an out-of-order event is still merged into its window's file correctly.
+    """
+    pending: dict[datetime, list[Event]] = {}
+    unplaceable: list[Event] = []
+    writes: dict[datetime, WindowWrite] = {}
+
+    def flush_before(limit: datetime) -> None:
+        for window in sorted(w for w in pending if w < limit):
+            write = zone.write_window(window, pending.pop(window), fetched_at)
+            earlier = writes.get(window)
+            if earlier is not None:  # an out-of-order event reopened this window
+                write = _combine(earlier, write)
+            writes[window] = write
+
+    for event in events:
+        published = parse_published(event)
+        if published is None or not start <= published < end:
+            unplaceable.append(event)
+            continue
+        window = window_start(published)
+        if window not in pending:
+            flush_before(window)
+            pending[window] = []
+        pending[window].append(event)
+    flush_before(end)
+    moment = window_start(start)
+    while moment < end:
+        if moment not in writes:
+            writes[moment] = zone.write_window(moment, [], fetched_at)
+        moment += WINDOW
+    return [writes[w] for w in sorted(writes)], unplaceable
+
+
+def _combine(first: WindowWrite, second: WindowWrite) -> WindowWrite:
+    maxima = [m for m in (first.lag_max_seconds, second.lag_max_seconds) if m is not None]
+    return WindowWrite(
+        start=first.start,
+        total=second.total,
+        added=first.added + second.added,
+        lag_p50_seconds=first.lag_p50_seconds if first.added else second.lag_p50_seconds,
+        lag_max_seconds=max(maxima) if maxima else None,
+    )

@@ -1,0 +1,1 @@
+"""A Dagster-free client for Okta's System Log API."""

@@ -1,0 +1,101 @@
+"""Spend at most a configured share of Okta's per-org rate limit, judged by Okta's own headers.
+
+Okta's limit for /api/v1/logs is per org and shared with every other integration, so the client
+counts its own requests per rate-limit window and waits for the reset once it has used its share.
+Waits are computed on the server's clock (`X-Rate-Limit-Reset` minus `Date`), as Okta's SDKs do,
+so local clock skew does not matter.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    limit: int
+    remaining: int
+    reset_epoch: float
+    server_now_epoch: float
+
+    @property
+    def seconds_to_reset(self) -> float:
+        return max(0.0, self.reset_epoch - self.server_now_epoch)
+
+
+def parse_rate_limit_headers(headers: httpx.Headers) -> RateLimitHeaders | None:
+    try:
+        limit = int(headers["x-rate-limit-limit"])
+        remaining = int(headers["x-rate-limit-remaining"])
+        # Okta may repeat the header (one per applicable limit): the earliest reset binds.
+        reset = min(float(v) for v in headers.get_list("x-rate-limit-reset"))
+    except (KeyError, ValueError):
+        return None
+    date = headers.get("date")
+    try:
+        server_now = parsedate_to_datetime(date).timestamp() if date else time.time()
+    except (TypeError, ValueError):
+        server_now = time.time()
+    return RateLimitHeaders(limit, remaining, reset, server_now)
+
+
+class RateBudget:
+    def __init__(
+        self,
+        share: float = 0.5,
+        reset_margin_seconds: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("the share of Okta's rate limit must be in (0, 1]")
+        self.share = share
+        self._margin = reset_margin_seconds
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._window: float | None = None  # the server's reset time of the current window
+        self._used = 0
+        self._allowed = 1
+        self._org_remaining = 1
+        self._resume_at = 0.0  # local monotonic time when the current window is over
+        self.waited_seconds = 0.0
+
+    def allowed_per_window(self, limit: int) -> int:
+        return max(1, math.floor(limit * self.share))
+
+    def before_request(self) -> None:
+        """Block until a request fits in this client's share of the current window."""
+        if self._window is None or self._monotonic() >= self._resume_at:
+            return
+        if self._used >= self._allowed or self._org_remaining <= 0:
+            self._wait_until(self._resume_at)
+
+    def after_response(self, response: httpx.Response) -> None:
+        headers = parse_rate_limit_headers(response.headers)
+        if headers is None or headers.limit == 0:
+            return  # 0 means the concurrency cap, not a window
+        if headers.reset_epoch != self._window:
+            self._window, self._used = headers.reset_epoch, 0
+        self._used += 1
+        self._allowed = self.allowed_per_window(headers.limit)
+        self._org_remaining = headers.remaining
+        self._resume_at = self._monotonic() + headers.seconds_to_reset + self._margin
+
+    def wait_after_rejection(self, response: httpx.Response) -> float:
+        """After a 429: wait until Okta's reset (at least one second); return the wait."""
+        headers = parse_rate_limit_headers(response.headers)
+        delay = (headers.seconds_to_reset if headers else 0.0) + self._margin
+        self._wait_until(self._monotonic() + max(1.0, delay))
+        return delay
+
+    def _wait_until(self, deadline: float) -> None:
+        delay = deadline - self._monotonic()
+        if delay > 0:
+            self._sleep(delay)
+            self.waited_seconds += delay
