@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 import httpx
 
-from okta_pipeline.cli import demo_command, opensearch_commands
+from okta_pipeline.cli import demo_command, opensearch_commands, simulate_command
 from okta_pipeline.lib.local_opensearch.assembly import AssemblyError
 from okta_pipeline.lib.local_opensearch.java import JavaNotFoundError
 from okta_pipeline.lib.local_opensearch.maven import MavenError
 from okta_pipeline.lib.local_opensearch.node import NodeError
+from okta_pipeline.lib.okta.errors import OktaError
 
 # Failures with a message written for the user: print it, no traceback.
 _USER_ERRORS = (
@@ -20,6 +21,7 @@ _USER_ERRORS = (
     JavaNotFoundError,
     MavenError,
     NodeError,
+    OktaError,
     ValueError,
     httpx.HTTPError,
 )
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     opensearch_commands.register(commands)
     demo_command.register(commands)
+    simulate_command.register(commands)
     return parser
 
 
