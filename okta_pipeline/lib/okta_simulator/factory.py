@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,12 @@ def build_source(options: SimulatorOptions) -> EventSource:
     )
 
 
-def build_app(options: SimulatorOptions, source: EventSource | None = None) -> SimulatorApp:
+def build_app(
+    options: SimulatorOptions,
+    source: EventSource | None = None,
+    clock: Callable[[], float] = time.time,
+) -> SimulatorApp:
+    """`clock` is the simulated "now" that decides which events are persisted yet."""
     recorder = TruthRecorder(options.truth_out) if options.truth_out else None
     return SimulatorApp(
         source or build_source(options),
@@ -87,5 +93,6 @@ def build_app(options: SimulatorOptions, source: EventSource | None = None) -> S
         RateLimiter(
             options.rate_limit_per_window, options.rate_limit_window_seconds, options.max_in_flight
         ),
+        clock=clock,
         on_served=recorder.record if recorder else None,
     )

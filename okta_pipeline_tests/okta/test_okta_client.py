@@ -1,0 +1,223 @@
+"""The Okta client against the simulator over a real socket."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from okta_pipeline.lib.okta.client import OktaLogClient, okta_timestamp
+from okta_pipeline.lib.okta.credentials import ServiceAppCredentials, SswsToken
+from okta_pipeline.lib.okta.errors import OktaAuthError, OktaRequestError, OktaUnavailableError
+from okta_pipeline.lib.okta.rate_budget import RateBudget
+from okta_pipeline.lib.okta_simulator.auth import OAuthClient
+from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
+from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
+from okta_pipeline_tests.okta.helpers import (
+    TOKEN,
+    ec_key_pem,
+    public_jwk_of,
+    recent_window,
+    rsa_key_pem,
+    running_simulator,
+)
+
+# At least 25,000 events over the day that ended three hours ago (weekends are quieter).
+DAY_START, DAY_END = recent_window(hours_ago=3, span=timedelta(days=1))
+BUSY_ORG = SimulatedOrg(seed=21, events_per_minute=40)
+
+
+def day_event_count() -> int:
+    window = (int(DAY_START.timestamp() * 1000), int(DAY_END.timestamp() * 1000))
+    return sum(1 for _ in BUSY_ORG.published_between(*window))
+
+
+def ssws_client(base_url: str, **options: object) -> OktaLogClient:
+    return OktaLogClient(base_url, SswsToken(TOKEN), **options)  # type: ignore[arg-type]
+
+
+def test_a_day_as_one_range_costs_events_over_1000_requests() -> None:
+    expected = day_event_count()
+    assert expected >= 25_000
+    roomy = SimulatorOptions(rate_limit_per_window=600)  # the limit is not what this measures
+    with running_simulator(roomy, source=BUSY_ORG) as (app, base_url):
+        client = ssws_client(base_url)
+        uuids = [event["uuid"] for event in client.fetch_range(DAY_START, DAY_END)]
+    assert len(uuids) == len(set(uuids)) == expected
+    assert client.stats.requests <= math.ceil(expected / 1000) + 2
+    assert app.stats.log_requests == client.stats.requests
+
+
+def test_a_small_rate_limit_is_respected_without_a_single_429() -> None:
+    """Five requests per one-second window; the client may use 60% of them (three)."""
+    start, end = DAY_START, DAY_START + timedelta(hours=6)
+    options = SimulatorOptions(rate_limit_per_window=5, rate_limit_window_seconds=1)
+    with running_simulator(options, source=BUSY_ORG) as (app, base_url):
+        client = ssws_client(
+            base_url, budget=RateBudget(share=0.6, reset_margin_seconds=0.05), page_size=200
+        )
+        events = list(client.fetch_range(start, end))
+    assert len(events) == sum(
+        1
+        for _ in BUSY_ORG.published_between(
+            int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        )
+    )
+    assert client.stats.requests >= 10, "enough requests to span several windows"
+    assert client.stats.rate_limited == 0 and app.stats.rate_limited == 0
+    assert max(app.rate_limiter.used_per_window.values()) <= 3
+    assert client.stats.waited_seconds > 0
+
+
+def test_429s_caused_by_another_integration_are_waited_out() -> None:
+    """Another integration exhausts the org's limit; the client waits for each reset."""
+    start, end = DAY_START, DAY_START + timedelta(hours=1)
+    options = SimulatorOptions(rate_limit_per_window=3, rate_limit_window_seconds=1)
+    stop = threading.Event()
+    with running_simulator(options, source=BUSY_ORG) as (_, base_url):
+
+        def greedy_neighbour() -> None:
+            with httpx.Client() as http:
+                while not stop.is_set():
+                    http.get(
+                        f"{base_url}/api/v1/logs",
+                        params={"limit": "1"},
+                        headers={"Authorization": f"SSWS {TOKEN}"},
+                    )
+
+        neighbour = threading.Thread(target=greedy_neighbour, daemon=True)
+        neighbour.start()
+        try:
+            client = ssws_client(
+                base_url, budget=RateBudget(share=1.0, reset_margin_seconds=0.05), page_size=300
+            )
+            events = list(client.fetch_range(start, end))
+        finally:
+            stop.set()
+            neighbour.join(timeout=5)
+    assert len(events) == sum(
+        1
+        for _ in BUSY_ORG.published_between(
+            int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        )
+    )
+    assert client.stats.rate_limited >= 1
+
+
+def test_server_errors_are_retried_with_backoff() -> None:
+    start, end = recent_window(span=timedelta(minutes=30))
+    with running_simulator() as (app, base_url):
+        app.inject_faults(500, 503)
+        client = ssws_client(base_url, backoff_seconds=0.01, max_backoff_seconds=0.05)
+        events = list(client.fetch_range(start, end))
+    assert events and client.stats.retries == 2 and app.stats.errors_injected == 2
+
+
+def test_an_outage_ends_in_a_clear_error_after_the_last_attempt() -> None:
+    start, end = recent_window(span=timedelta(minutes=30))
+    with running_simulator() as (app, base_url):
+        app.inject_faults(*[500] * 10)
+        client = ssws_client(
+            base_url, max_attempts=3, backoff_seconds=0.01, max_backoff_seconds=0.02
+        )
+        with pytest.raises(OktaUnavailableError, match=r"after 3 attempts.*re-run"):
+            list(client.fetch_range(start, end))
+    assert client.stats.requests == 3
+
+
+def test_unreachable_okta_is_retried_then_reported() -> None:
+    client = ssws_client("http://127.0.0.1:9", max_attempts=2, backoff_seconds=0.01)
+    start, end = recent_window(span=timedelta(minutes=5))
+    with pytest.raises(OktaUnavailableError, match="ConnectError"):
+        list(client.fetch_range(start, end))
+
+
+def test_bad_token_fails_fast_and_says_what_to_check() -> None:
+    start, end = recent_window(span=timedelta(minutes=5))
+    with running_simulator() as (_, base_url):
+        client = OktaLogClient(base_url, SswsToken("not-the-token"))
+        with pytest.raises(OktaRequestError) as failure:
+            list(client.fetch_range(start, end))
+    message = str(failure.value)
+    assert "401 E0000011" in message and "OKTA_API_TOKEN" in message
+    assert "not-the-token" not in message
+    assert client.stats.requests == 2, "one retry with a fresh token, then stop"
+
+
+def test_bad_filter_and_old_since_fail_fast_naming_the_cause() -> None:
+    with running_simulator() as (_, base_url):
+        client = ssws_client(base_url)
+        start, end = recent_window(span=timedelta(minutes=5))
+        with pytest.raises(OktaRequestError, match=r"400 E0000053.*filter"):
+            list(client.fetch_range(start, end, filter_expression='published gt "x"'))
+        old = start - timedelta(days=200)
+        with pytest.raises(OktaRequestError, match=r"400 E0000053.*180 days"):
+            list(client.fetch_range(old, old + timedelta(minutes=5)))
+        assert client.stats.retries == 0
+
+
+def test_plain_http_is_refused_except_to_this_machine() -> None:
+    from okta_pipeline.lib.okta.errors import OktaError
+
+    with pytest.raises(OktaError, match="refusing plain http"):
+        ssws_client("http://example.okta.com")
+    assert ssws_client("https://example.okta.com").base_url == "https://example.okta.com"
+
+
+@pytest.mark.parametrize("dpop", [False, True], ids=["private_key_jwt", "private_key_jwt+DPoP"])
+def test_oauth_service_app_fetches_and_caches_its_token(dpop: bool) -> None:
+    client_key, dpop_key = rsa_key_pem(), ec_key_pem()
+    registered = OAuthClient("0oa-test-service-app", public_jwk_of(client_key), require_dpop=dpop)
+    options = SimulatorOptions(oauth_clients={registered.client_id: registered})
+    start, end = recent_window(span=timedelta(hours=2))
+    with running_simulator(options) as (app, base_url):
+        credentials = ServiceAppCredentials(
+            token_url=f"{base_url}/oauth2/v1/token",
+            client_id=registered.client_id,
+            private_key_pem=client_key,
+            key_id="key-1",
+            dpop_private_key_pem=dpop_key if dpop else None,
+        )
+        client = OktaLogClient(base_url, credentials, page_size=200)
+        events = list(client.fetch_range(start, end))
+    assert len(events) > 400 and client.stats.pages >= 3
+    assert credentials.tokens_fetched == 1 and app.authenticator.tokens_issued == 1
+    assert client_key not in repr(credentials)
+
+
+def test_dpop_required_but_not_configured_is_a_clear_error() -> None:
+    client_key = rsa_key_pem()
+    registered = OAuthClient("0oa-dpop-app", public_jwk_of(client_key), require_dpop=True)
+    with running_simulator(SimulatorOptions(oauth_clients={registered.client_id: registered})) as (
+        _,
+        base_url,
+    ):
+        credentials = ServiceAppCredentials(
+            f"{base_url}/oauth2/v1/token", registered.client_id, client_key
+        )
+        client = OktaLogClient(base_url, credentials)
+        start, end = recent_window(span=timedelta(minutes=5))
+        with pytest.raises(OktaAuthError, match=r"invalid_dpop_proof.*requires DPoP"):
+            list(client.fetch_range(start, end))
+
+
+def test_a_key_okta_does_not_know_is_refused() -> None:
+    registered = OAuthClient("0oa-app", public_jwk_of(rsa_key_pem()))
+    with running_simulator(SimulatorOptions(oauth_clients={registered.client_id: registered})) as (
+        _,
+        base_url,
+    ):
+        credentials = ServiceAppCredentials(
+            f"{base_url}/oauth2/v1/token", registered.client_id, rsa_key_pem()
+        )
+        client = OktaLogClient(base_url, credentials)
+        start, end = recent_window(span=timedelta(minutes=5))
+        with pytest.raises(OktaAuthError, match=r"invalid_client.*public key matches"):
+            list(client.fetch_range(start, end))
+
+
+def test_okta_timestamp_has_milliseconds_and_z() -> None:
+    assert okta_timestamp(DAY_START) == DAY_START.strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -1,0 +1,148 @@
+"""Invariant 1 (each event in exactly one half-open window) and the landing zone's union writes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
+from okta_pipeline.lib.landing import (
+    WINDOW,
+    LandingZone,
+    event_key,
+    split_into_windows,
+    window_start,
+)
+from okta_pipeline.lib.okta_simulator.events import format_published
+
+RANGE_START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+RANGE_END = RANGE_START + timedelta(minutes=30)
+FETCHED_AT = RANGE_END + timedelta(minutes=2)
+
+moments = st.datetimes(
+    min_value=datetime(2026, 8, 1), max_value=datetime(2027, 8, 1), timezones=st.just(UTC)
+)
+
+
+@given(moments)
+def test_every_moment_has_one_window_matching_dagsters_partition(moment: datetime) -> None:
+    start = window_start(moment)
+    assert start <= moment < start + WINDOW
+    assert start.minute % 5 == 0 and start.second == 0 and start.microsecond == 0
+    key = five_minute_partitions.get_partition_key_for_timestamp(moment.timestamp())
+    assert key == start.strftime(PARTITION_FORMAT)
+
+
+@given(st.integers(min_value=0, max_value=10_000))
+def test_window_edges_are_half_open(index: int) -> None:
+    start = datetime(2026, 8, 1, tzinfo=UTC) + index * WINDOW
+    assert window_start(start) == start  # exactly the start belongs to the window
+    assert window_start(start + WINDOW) == start + WINDOW  # exactly the end is the next one
+    assert window_start(start + WINDOW - timedelta(milliseconds=1)) == start
+
+
+def make_event(offset_ms: int, serial: int) -> dict[str, object]:
+    published = int(RANGE_START.timestamp() * 1000) + offset_ms
+    return {
+        "uuid": f"00000000-0000-1000-8000-{serial:012d}",
+        "published": format_published(published),
+        "eventType": "user.session.start",
+        "displayMessage": "Zoë signed in 🙂",
+        "debugContext": {"debugData": {"behaviors": "{New IP=POSITIVE}"}},
+    }
+
+
+range_ms = int((RANGE_END - RANGE_START).total_seconds() * 1000)
+# Offsets that favour the window edges, where off-by-one errors live.
+edge_offsets = st.sampled_from([0, 1, 299_999, 300_000, 300_001, 599_999, 600_000, range_ms - 1])
+offsets = st.lists(st.one_of(edge_offsets, st.integers(0, range_ms - 1)), max_size=60)
+
+
+def landed_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*.jsonl.gz"))
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(offsets, st.randoms(use_true_random=False))
+def test_range_and_single_window_runs_land_identical_files(
+    tmp_path_factory: pytest.TempPathFactory, offset_list: list[int], shuffler: random.Random
+) -> None:
+    base = tmp_path_factory.mktemp("landing")
+    events = [make_event(offset, serial) for serial, offset in enumerate(offset_list)]
+
+    range_zone = LandingZone(base / "range")
+    writes, unplaceable = split_into_windows(range_zone, events, RANGE_START, RANGE_END, FETCHED_AT)
+    assert not unplaceable
+    assert len(writes) == 6, "every window of the range gets a file, even an empty one"
+
+    window_zone = LandingZone(base / "windows")
+    shuffled = list(events)
+    shuffler.shuffle(shuffled)  # arrival order must not matter
+    moment = RANGE_START
+    while moment < RANGE_END:
+        mine = [e for e in shuffled if window_start(_published(e)) == moment]
+        split_into_windows(window_zone, mine, moment, moment + WINDOW, FETCHED_AT)
+        moment += WINDOW
+
+    assert landed_files(base / "range") == landed_files(base / "windows")
+    landed = list(range_zone.iter_window_events(RANGE_START, RANGE_END))
+    assert sorted(event_key(e) for e in landed) == sorted(event_key(e) for e in events)
+    for write in writes:
+        for event in range_zone.read_window(write.start):
+            assert window_start(_published(event)) == write.start
+
+
+def _published(event: dict[str, object]) -> datetime:
+    return datetime.fromisoformat(str(event["published"]).replace("Z", "+00:00"))
+
+
+def test_rewriting_a_window_keeps_the_union_and_reports_what_is_new(tmp_path: Path) -> None:
+    zone = LandingZone(tmp_path)
+    first = [make_event(1_000, 1), make_event(2_000, 2)]
+    late = make_event(1_500, 3)
+    zone.write_window(RANGE_START, first, FETCHED_AT)
+    # A re-fetch that misses an event (say, Okta dropped it from a page) loses nothing.
+    write = zone.write_window(RANGE_START, [first[1], late], FETCHED_AT + timedelta(minutes=30))
+    assert write.total == 3 and write.added == 1
+    assert write.lag_max_seconds is not None and write.lag_max_seconds > 30 * 60
+    assert [e["uuid"] for e in zone.read_window(RANGE_START)] == [
+        first[0]["uuid"],
+        late["uuid"],
+        first[1]["uuid"],
+    ]
+
+
+def test_events_are_stored_exactly_as_received(tmp_path: Path) -> None:
+    zone = LandingZone(tmp_path)
+    event = make_event(0, 9) | {
+        "client": {"ipAddress": "null", "zone": None, "geographicalContext": None},
+        "unknownNewField": {"nested": [1, 2.5, True, None]},
+        "version": "0",
+    }
+    zone.write_window(RANGE_START, [event], FETCHED_AT)
+    with gzip.open(zone.window_path(RANGE_START), "rt", encoding="utf-8") as stored:
+        assert [json.loads(line) for line in stored] == [event]
+
+
+def test_events_outside_the_range_or_without_published_are_kept_aside(tmp_path: Path) -> None:
+    zone = LandingZone(tmp_path)
+    good = make_event(10, 1)
+    broken = {"uuid": "x", "published": "not a date"}
+    outside = make_event(range_ms + 5, 2)
+    writes, unplaceable = split_into_windows(
+        zone, [good, broken, outside], RANGE_START, RANGE_END, FETCHED_AT
+    )
+    assert unplaceable == [broken, outside]
+    assert sum(w.total for w in writes) == 1
+    path = zone.write_unplaceable(RANGE_START, RANGE_END, unplaceable)
+    with gzip.open(path, "rt", encoding="utf-8") as kept:
+        assert len(kept.readlines()) == 2
