@@ -1,0 +1,189 @@
+"""`okta_system_log` through Dagster against the simulator over a real socket."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from okta_pipeline.defs.okta.assets import okta_system_log
+from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.lib.landing import WINDOW, LandingZone
+from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
+from okta_pipeline.lib.okta_simulator.sources import PersistenceDelay, SimulatedOrg
+from okta_pipeline_tests.okta.helpers import (
+    PARTITION_FORMAT,
+    TOKEN,
+    range_tags,
+    recent_window,
+    running_simulator,
+)
+
+ORG = SimulatedOrg(seed=31, events_per_minute=50)
+
+
+def materialize(
+    base_url: str, root: Path, start: datetime, end: datetime, token: str = TOKEN
+) -> dg.ExecuteInProcessResult:
+    resources: dict[str, Any] = {
+        "okta": OktaResource(
+            base_url=base_url, api_token=token, backoff_seconds=0.01, max_attempts=2
+        ),
+        "landing": LandingZoneResource(root=str(root)),
+    }
+    if end - start == WINDOW:
+        return dg.materialize(
+            [okta_system_log],
+            resources=resources,
+            partition_key=start.strftime(PARTITION_FORMAT),
+            raise_on_error=False,
+        )
+    return dg.materialize(
+        [okta_system_log], resources=resources, tags=range_tags(start, end), raise_on_error=False
+    )
+
+
+def source_uuids(
+    org: SimulatedOrg, start: datetime, end: datetime, now: float | None = None
+) -> set[str]:
+    window = (int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    limit = math.inf if now is None else now * 1000
+    return {s.uuid for s in org.published_between(*window) if s.persisted_ms <= limit}
+
+
+def landed_uuids(root: Path, start: datetime, end: datetime) -> list[str]:
+    return [e["uuid"] for e in LandingZone(root).iter_window_events(start, end)]
+
+
+def test_a_range_run_lands_every_window_with_one_bounded_fetch(tmp_path: Path) -> None:
+    start, end = recent_window(span=timedelta(hours=2))
+    with running_simulator(source=ORG) as (app, base_url):
+        result = materialize(base_url, tmp_path, start, end)
+    assert result.success
+    expected = source_uuids(ORG, start, end)
+    landed = landed_uuids(tmp_path, start, end)
+    assert len(landed) == len(set(landed)) == len(expected) and set(landed) == expected
+
+    metadata = result.asset_materializations_for_node("okta_system_log")[0].metadata
+    assert (
+        metadata["okta_requests"].value == math.ceil(len(expected) / 1000) == app.stats.log_requests
+    )
+    observations = [
+        e.asset_observation_data.asset_observation
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION
+    ]
+    assert len(observations) == 24
+    row_counts = [o.metadata["dagster/partition_row_count"].value for o in observations]
+    assert sum(int(str(count)) for count in row_counts) == len(expected)
+    assert {o.partition for o in observations} == {
+        (start + i * WINDOW).strftime(PARTITION_FORMAT) for i in range(24)
+    }
+
+
+def test_single_window_runs_and_a_range_run_land_identical_files(tmp_path: Path) -> None:
+    start, end = recent_window(span=timedelta(minutes=20))
+    with running_simulator(source=ORG) as (_, base_url):
+        assert materialize(base_url, tmp_path / "range", start, end).success
+        moment = start
+        while moment < end:
+            assert materialize(base_url, tmp_path / "windows", moment, moment + WINDOW).success
+            moment += WINDOW
+    files = {
+        p.relative_to(tmp_path / "range"): p.read_bytes()
+        for p in (tmp_path / "range").rglob("*.gz")
+    }
+    assert len(files) == 4
+    assert files == {
+        p.relative_to(tmp_path / "windows"): p.read_bytes()
+        for p in (tmp_path / "windows").rglob("*.gz")
+    }
+
+
+def test_late_events_are_landed_by_the_lookback_refetch(tmp_path: Path) -> None:
+    org = SimulatedOrg(
+        seed=41,
+        events_per_minute=120,
+        delay=PersistenceDelay(fast_max_ms=300, late_fraction=0.2, late_max_ms=8 * 60_000),
+    )
+    start, end = recent_window(span=WINDOW)
+    simulated_now = [end.timestamp() + 60]  # first fetch: one minute after the window closed
+    with running_simulator(source=org, clock=lambda: simulated_now[0]) as (_, base_url):
+        first = materialize(base_url, tmp_path, start, end)
+        after_first = landed_uuids(tmp_path, start, end)
+        simulated_now[0] = end.timestamp() + 15 * 60  # the lookback re-fetch, 15 minutes on
+        second = materialize(base_url, tmp_path, start, end)
+    assert first.success and second.success
+    everything = source_uuids(org, start, end)
+    assert set(after_first) == source_uuids(org, start, end, now=end.timestamp() + 60)
+    assert len(after_first) < len(everything), "some events were persisted late"
+    assert sorted(landed_uuids(tmp_path, start, end)) == sorted(everything)
+    new = second.asset_materializations_for_node("okta_system_log")[0].metadata["events_new"]
+    assert new.value == len(everything) - len(after_first)
+
+
+def test_secrets_never_reach_run_events_or_errors(tmp_path: Path) -> None:
+    secret = "ssws-secret-value-that-must-not-leak"
+    start, end = recent_window(span=WINDOW)
+    with running_simulator(SimulatorOptions(api_tokens=frozenset({secret}))) as (_, base_url):
+        good = materialize(base_url, tmp_path, start, end, token=secret)
+        bad = materialize(base_url, tmp_path, start, end, token=secret + "-wrong")
+    assert good.success and not bad.success
+    failure = bad.failure_data_for_node("okta_system_log")
+    assert failure is not None and "401 E0000011" in str(failure.error)
+    for result in (good, bad):
+        for event in result.all_events:
+            assert secret not in str(event)
+
+
+def test_missing_credentials_fail_with_what_to_set(tmp_path: Path) -> None:
+    start, _ = recent_window(span=WINDOW)
+    result = dg.materialize(
+        [okta_system_log],
+        resources={
+            "okta": OktaResource(base_url="https://example.okta.com"),
+            "landing": LandingZoneResource(root=str(tmp_path)),
+        },
+        partition_key=start.strftime(PARTITION_FORMAT),
+        raise_on_error=False,
+    )
+    failure = result.failure_data_for_node("okta_system_log")
+    assert failure is not None and "OKTA_API_TOKEN" in str(failure.error)
+
+
+@pytest.mark.parametrize(
+    ("evaluated_at", "expected"),
+    [
+        # Settle delay: the window [10:00, 10:05) is requested at 10:07, not before.
+        (datetime(2026, 11, 20, 10, 6, 30, tzinfo=UTC), set()),
+        (datetime(2026, 11, 20, 10, 7, 30, tzinfo=UTC), {"2026-11-20-10:00"}),
+        # Lookback: at 10:19 every window of the last hour is requested again.
+        (
+            datetime(2026, 11, 20, 10, 19, 30, tzinfo=UTC),
+            {
+                (datetime(2026, 11, 20, 9, 15, tzinfo=UTC) + i * WINDOW).strftime(PARTITION_FORMAT)
+                for i in range(12)
+            },
+        ),
+    ],
+)
+def test_automation_fetches_after_the_settle_delay_and_refetches_recent_windows(
+    evaluated_at: datetime, expected: set[str]
+) -> None:
+    from okta_pipeline.definitions import defs  # the project's assembled definitions
+
+    with dg.instance_for_test() as instance:
+        start = evaluated_at - timedelta(minutes=1)
+        first = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=start
+        )
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=evaluated_at, cursor=first.cursor
+        )
+        requested = set(result.get_requested_partitions(dg.AssetKey("okta_system_log")))
+    assert requested == expected

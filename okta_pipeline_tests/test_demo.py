@@ -1,0 +1,50 @@
+"""`okta-pipeline demo --json`: the whole pipeline over simulated activity, reproducibly."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from okta_pipeline.cli.main import main
+from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint
+from okta_pipeline_tests.okta.helpers import recent_window
+
+
+def run_demo(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["demo", "--json", *args]) == 0
+    return dict(json.loads(capsys.readouterr().out))
+
+
+def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
+    opensearch_endpoint: ClusterEndpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start, end = recent_window(hours_ago=4, span=timedelta(hours=2))
+    window = ["--start", start.isoformat(), "--end", end.isoformat(), "--seed", "7"]
+    first = run_demo(capsys, *window, "--landing", str(tmp_path / "a"))
+    second = run_demo(capsys, *window, "--landing", str(tmp_path / "a"))
+    elsewhere = run_demo(capsys, *window, "--landing", str(tmp_path / "b"))
+
+    for summary in (first, second, elsewhere):
+        okta, landing = summary["okta"], summary["landing"]
+        assert isinstance(okta, dict) and isinstance(landing, dict)
+        assert okta["events"] == landing["events"] == first["okta"]["events"]  # type: ignore[index]
+        assert okta["rate_limited"] == 0
+        assert summary["truth"] == first["truth"]
+        assert summary["window"] == {
+            "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "partitions": 24,
+        }
+        assert summary["opensearch"]["url"] == opensearch_endpoint.url  # type: ignore[index]
+    assert second["landing"]["new_events"] == 0  # type: ignore[index]
+    truth = first["truth"]
+    assert isinstance(truth, dict) and truth["brute_force"] > 0 and truth["password_spray"] > 0
+
+
+def test_demo_rejects_an_unaligned_window(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--start", "2026-11-20T10:03:00Z"])
+    assert "not on a 5-minute boundary" in capsys.readouterr().err
