@@ -5,10 +5,12 @@ import dagster as dg
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor
 from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 
 defs = dg.Definitions(
-    assets=[okta_system_log],
+    assets=[okta_system_log, opensearch_okta_logs],
     sensors=[automation_sensor],
     resources={
         # For an OAuth service app instead of an API token, set oauth_client_id and
@@ -18,5 +20,12 @@ defs = dg.Definitions(
             api_token=dg.EnvVar("OKTA_API_TOKEN"),
         ),
         "landing": LandingZoneResource(root=dg.EnvVar("OKTA_PIPELINE_LANDING_ROOT")),
+        # Basic auth shown; for Amazon OpenSearch Service set aws_region (SigV4) instead, or
+        # credentials_secret_id to read the credentials from AWS Secrets Manager.
+        "opensearch": OpenSearchResource(
+            url=dg.EnvVar("OPENSEARCH_URL"),
+            username=dg.EnvVar("OPENSEARCH_USERNAME"),
+            password=dg.EnvVar("OPENSEARCH_PASSWORD"),
+        ),
     },
 )

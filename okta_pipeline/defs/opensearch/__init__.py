@@ -1,0 +1,1 @@
+"""Loading OpenSearch: the indexed Okta events, their setup, checks and automation."""

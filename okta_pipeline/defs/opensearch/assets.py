@@ -1,0 +1,225 @@
+"""`opensearch_okta_logs`: the landed events of each window, indexed idempotently, with checks."""
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+from opensearchpy import OpenSearch
+
+from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS, okta_system_log
+from okta_pipeline.defs.okta.automation import LOOKBACK
+from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.lib.landing import WINDOW, Event, window_start
+from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows, validate
+from okta_pipeline.lib.opensearch.index_setup import ensure_template
+
+# How stale the newest indexed event may be before the freshness check warns, then fails.
+FRESHNESS_WARN = timedelta(minutes=20)
+FRESHNESS_FAIL = timedelta(hours=1)
+
+PARITY = "count_parity"
+REQUIRED_FIELDS = "required_fields"
+ALL_INDEXED = "all_events_indexed"
+FRESHNESS = "newest_event_freshness"
+
+# Follow every fetch, including the lookback re-fetches of recent windows.
+load_condition = dg.AutomationCondition.eager().without(
+    dg.AutomationCondition.in_latest_time_window()
+) & dg.AutomationCondition.in_latest_time_window(LOOKBACK + timedelta(hours=1))
+
+
+@dg.asset(
+    partitions_def=five_minute_partitions,
+    deps=[okta_system_log],
+    pool="opensearch",
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DAY_OF_WINDOWS),
+    automation_condition=load_condition,
+    group_name="opensearch",
+    kinds={"opensearch"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            PARITY,
+            asset="opensearch_okta_logs",
+            blocking=True,
+            description="Documents per window equal the raw events landed for it",
+        ),
+        dg.AssetCheckSpec(
+            REQUIRED_FIELDS,
+            asset="opensearch_okta_logs",
+            description="Every raw event has a string uuid, a parseable "
+            "published and a string eventType",
+        ),
+        dg.AssetCheckSpec(
+            ALL_INDEXED,
+            asset="opensearch_okta_logs",
+            blocking=True,
+            description="No event was rejected or dead-lettered",
+        ),
+        dg.AssetCheckSpec(
+            FRESHNESS,
+            asset="opensearch_okta_logs",
+            description=f"The newest indexed event is under {FRESHNESS_FAIL} old "
+            f"(warns past {FRESHNESS_WARN})",
+        ),
+    ],
+)
+def opensearch_okta_logs(
+    context: dg.AssetExecutionContext, opensearch: OpenSearchResource, landing: LandingZoneResource
+) -> dg.MaterializeResult:
+    """Okta events in `okta-logs-YYYY.MM.DD` (by `published`), `_id` = uuid, `_source` = the raw
+    event. Re-runs and backfills converge to the same documents."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    prefix = opensearch.index_prefix
+    client = opensearch.client()
+    if ensure_template(client, prefix, opensearch.shards, opensearch.replicas):
+        context.log.info(f"Index template for {prefix}-* created or updated")
+    zone = landing.zone()
+    raw_counts: dict[datetime, int] = {}
+    malformed: Counter[str] = Counter()
+
+    def landed_windows() -> Iterator[tuple[datetime, list[Event]]]:
+        moment = start
+        while moment < end:
+            events = zone.read_window(moment)
+            raw_counts[moment] = len(events)
+            malformed.update(problem for e in events if (problem := _field_problem(e)))
+            yield moment, events
+            moment += WINDOW
+
+    dead_letters = DeadLetters(
+        zone.root / "_dead_letter" / prefix / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
+    )
+    report = load_windows(
+        client, landed_windows(), prefix, dead_letters, chunk_bytes=opensearch.bulk_chunk_bytes
+    )
+    client.indices.refresh(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+    indexed_counts = _documents_per_window(client, prefix, start, end)
+
+    for load in report.windows.values():
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key,
+                partition=load.window.strftime(PARTITION_FORMAT),
+                metadata={
+                    "indexed": load.indexed,
+                    "unchanged": load.unchanged,
+                    "failed": load.failed,
+                    "bytes": load.bytes,
+                    "seconds": load.seconds,
+                    "dagster/partition_row_count": indexed_counts.get(load.window, 0),
+                },
+            )
+        )
+    mismatched = {
+        w.strftime(PARTITION_FORMAT): {"raw": n, "indexed": indexed_counts.get(w, 0)}
+        for w, n in raw_counts.items()
+        if indexed_counts.get(w, 0) != n
+    }
+    newest = _newest_published(client, prefix)
+    totals = {
+        "indexed": sum(w.indexed for w in report.windows.values()),
+        "unchanged": sum(w.unchanged for w in report.windows.values()),
+        "failed": report.failed,
+        "raw_events": sum(raw_counts.values()),
+        "documents": sum(indexed_counts.values()),
+        "bytes": sum(w.bytes for w in report.windows.values()),
+    }
+    context.log.info(f"Loaded {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: {totals}")
+    return dg.MaterializeResult(
+        metadata={
+            **totals,
+            "windows": len(raw_counts),
+            "dead_letter_file": str(report.dead_letter_path or ""),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=PARITY,
+                passed=not mismatched,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=None
+                if not mismatched
+                else f"{len(mismatched)} windows differ between raw events and documents",
+                metadata={"mismatched_windows": dg.MetadataValue.json(mismatched)},
+            ),
+            dg.AssetCheckResult(
+                check_name=REQUIRED_FIELDS,
+                passed=not malformed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"problems": dg.MetadataValue.json(dict(malformed))},
+            ),
+            dg.AssetCheckResult(
+                check_name=ALL_INDEXED,
+                passed=report.failed == 0,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=report.summary() if report.failed else None,
+                metadata={
+                    "failed": report.failed,
+                    "reasons": dg.MetadataValue.json(dict(report.failures)),
+                },
+            ),
+            _freshness_result(newest),
+        ],
+    )
+
+
+def _field_problem(event: Event) -> str | None:
+    placed = validate(event)
+    if isinstance(placed, str):
+        return placed
+    if not isinstance(event.get("eventType"), str):
+        return "missing eventType"
+    return None
+
+
+def _documents_per_window(
+    client: OpenSearch, prefix: str, start: datetime, end: datetime
+) -> dict[datetime, int]:
+    response: dict[str, Any] = client.search(
+        index=f"{prefix}-*",
+        body={
+            "size": 0,
+            "query": {"range": {"published": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+            "aggs": {"windows": {"date_histogram": {"field": "published", "fixed_interval": "5m"}}},
+        },
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    buckets = response.get("aggregations", {}).get("windows", {}).get("buckets", [])
+    return {
+        window_start(datetime.fromtimestamp(b["key"] / 1000, UTC)): int(b["doc_count"])
+        for b in buckets
+        if b["doc_count"]
+    }
+
+
+def _newest_published(client: OpenSearch, prefix: str) -> datetime | None:
+    response: dict[str, Any] = client.search(
+        index=f"{prefix}-*",
+        body={"size": 0, "aggs": {"newest": {"max": {"field": "published"}}}},
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    value = response.get("aggregations", {}).get("newest", {}).get("value")
+    return datetime.fromtimestamp(value / 1000, UTC) if value else None
+
+
+def _freshness_result(newest: datetime | None) -> dg.AssetCheckResult:
+    age = datetime.now(UTC) - newest if newest else None
+    metadata: dict[str, Any] = {"newest_published": newest.isoformat() if newest else "none"}
+    if age is not None:
+        metadata["age_minutes"] = round(age.total_seconds() / 60, 1)
+    if age is not None and age <= FRESHNESS_WARN:
+        return dg.AssetCheckResult(check_name=FRESHNESS, passed=True, metadata=metadata)
+    failing = age is None or age > FRESHNESS_FAIL
+    return dg.AssetCheckResult(
+        check_name=FRESHNESS,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
+        description="no event indexed yet"
+        if age is None
+        else f"the newest indexed event is {age} old",
+        metadata=metadata,
+    )

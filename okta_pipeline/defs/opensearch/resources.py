@@ -1,0 +1,63 @@
+"""The OpenSearch resource: where the cluster is, how to authenticate, how indices are set up."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+from opensearchpy import OpenSearch
+from pydantic import Field
+
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
+
+
+class OpenSearchResource(dg.ConfigurableResource):
+    """Pass secrets with `dg.EnvVar`, or name an AWS Secrets Manager secret holding
+    `{"username": ..., "password": ...}`; SigV4 (Amazon OpenSearch Service) needs `aws_region`."""
+
+    url: str = Field(description="https://search.example.com:443, or the local node's URL")
+    username: str | None = None
+    password: str | None = None
+    credentials_secret_id: str | None = Field(
+        default=None, description="Secrets Manager secret with username and password (JSON)"
+    )
+    aws_region: str | None = Field(default=None, description="Sign requests with SigV4 (es)")
+    verify_certs: bool = True
+    ca_certs: str | None = Field(default=None, description="CA bundle for a private CA")
+    timeout_seconds: float = 60.0
+    index_prefix: str = "okta-logs"
+    shards: int = 1
+    replicas: int = Field(default=0, description="0 on a single node; 1+ on a real cluster")
+    retention_days: int = Field(default=90, ge=1)
+    bulk_chunk_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=100 * 1024 * 1024)
+
+    def settings(self) -> OpenSearchSettings:
+        username, password = self.username, self.password
+        if self.credentials_secret_id:
+            username, password = self._secret_credentials()
+        return OpenSearchSettings(
+            url=self.url,
+            username=username,
+            password=password,
+            aws_region=self.aws_region,
+            verify_certs=self.verify_certs,
+            ca_certs=self.ca_certs,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+    def client(self) -> OpenSearch:
+        return connect(self.settings())
+
+    def _secret_credentials(self) -> tuple[str, str]:
+        import boto3
+
+        secret = boto3.client("secretsmanager", region_name=self.aws_region).get_secret_value(
+            SecretId=self.credentials_secret_id
+        )
+        try:
+            values = json.loads(secret["SecretString"])
+            return str(values["username"]), str(values["password"])
+        except (KeyError, ValueError):
+            raise ValueError(
+                f"secret {self.credentials_secret_id} must be JSON with username and password"
+            ) from None

@@ -1,0 +1,1 @@
+"""A Dagster-free layer over opensearch-py: connection, the Okta index, bulk loading, retention."""

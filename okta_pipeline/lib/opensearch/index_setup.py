@@ -1,0 +1,107 @@
+"""Idempotent setup of the Okta indices: the template, retention, and clean-up by name date."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, index_template
+
+ISM_PLUGIN = "opensearch-index-management"
+
+
+def ensure_template(client: OpenSearch, prefix: str, shards: int = 1, replicas: int = 0) -> bool:
+    """Put the composable template if it differs from what the cluster has; True if changed."""
+    name = f"{TEMPLATE_NAME}-{prefix}" if prefix != "okta-logs" else TEMPLATE_NAME
+    desired = index_template(prefix, shards, replicas)
+    # The cluster normalises what it stores (booleans become strings), so compare a hash of
+    # the desired body, kept in the template's _meta.
+    spec_hash = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()[:16]
+    current = _existing_template(client, name)
+    if current is not None and current.get("_meta", {}).get("spec_hash") == spec_hash:
+        return False
+    desired["_meta"]["spec_hash"] = spec_hash
+    client.indices.put_index_template(name=name, body=desired)
+    return True
+
+
+def _existing_template(client: OpenSearch, name: str) -> dict[str, Any] | None:
+    if not client.indices.exists_index_template(name=name):
+        return None
+    found = client.indices.get_index_template(name=name)["index_templates"]
+    return dict(found[0]["index_template"]) if found else None
+
+
+def has_plugin(client: OpenSearch, name: str) -> bool:
+    plugins = client.cat.plugins(format="json")
+    return any(p.get("component") == name for p in plugins)
+
+
+def ensure_retention_policy(client: OpenSearch, prefix: str, retention_days: int) -> str:
+    """An ISM policy deleting `prefix-*` indices `retention_days` after creation, if ISM exists.
+
+    ISM ages indices by creation date, so backfilled old-dated indices also need
+    `delete_expired_indices`, which works by the date in the name and needs no plugin.
+    """
+    if not has_plugin(client, ISM_PLUGIN):
+        return "unavailable: the cluster has no Index Management plugin"
+    policy_id = f"{prefix}-retention"
+    body = {
+        "policy": {
+            "description": f"Delete {prefix}-* indices {retention_days} days after creation",
+            "default_state": "hot",
+            "states": [
+                {
+                    "name": "hot",
+                    "actions": [],
+                    "transitions": [
+                        {
+                            "state_name": "delete",
+                            "conditions": {"min_index_age": f"{retention_days}d"},
+                        }
+                    ],
+                },
+                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+            ],
+            "ism_template": [{"index_patterns": [f"{prefix}-*"], "priority": 100}],
+        }
+    }
+    path = f"/_plugins/_ism/policies/{policy_id}"
+    existing = client.transport.perform_request("GET", path, params={"ignore": 404})
+    if isinstance(existing, dict) and existing.get("_seq_no") is not None:
+        client.transport.perform_request(
+            "PUT",
+            path,
+            body=body,
+            params={"if_seq_no": existing["_seq_no"], "if_primary_term": existing["_primary_term"]},
+        )
+        return f"updated {policy_id}"
+    client.transport.perform_request("PUT", path, body=body)
+    return f"created {policy_id}"
+
+
+def index_date(prefix: str, index: str) -> date | None:
+    match = re.fullmatch(re.escape(prefix) + r"-(\d{4})\.(\d{2})\.(\d{2})", index)
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def delete_expired_indices(
+    client: OpenSearch, prefix: str, retention_days: int, today: date | None = None
+) -> list[str]:
+    """Delete daily indices whose *name* date is past retention (backfills included)."""
+    cutoff = (today or datetime.now(UTC).date()) - timedelta(days=retention_days)
+    names = client.indices.get(index=f"{prefix}-*", params={"expand_wildcards": "open,closed"})
+    expired = sorted(n for n in names if (d := index_date(prefix, n)) is not None and d < cutoff)
+    for name in expired:
+        client.indices.delete(index=name)
+    return expired
