@@ -7,10 +7,11 @@ from okta_pipeline.defs.okta.automation import automation_sensor
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.opensearch.retention import okta_index_retention
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 
 defs = dg.Definitions(
-    assets=[okta_system_log, opensearch_okta_logs],
+    assets=[okta_system_log, opensearch_okta_logs, okta_index_retention],
     sensors=[automation_sensor],
     resources={
         # For an OAuth service app instead of an API token, set oauth_client_id and

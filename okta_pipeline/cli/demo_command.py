@@ -17,12 +17,15 @@ from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
+from okta_pipeline.lib.opensearch.okta_index import index_name
 
 DAGSTER_UI_COMMAND = "dagster dev -w workspace.yaml"
 DEFAULT_SPAN = timedelta(hours=2)
@@ -71,9 +74,10 @@ def run_demo(
     seed: int,
     events_per_minute: float,
     landing_root: Path,
+    opensearch: OpenSearchResource,
     progress: Any = None,
 ) -> dict[str, Any]:
-    """Serve a seeded org, materialize okta_system_log over [start, end), and summarize."""
+    """Serve a seeded org, materialize the pipeline over [start, end), and summarize."""
     token = secrets.token_urlsafe(24)
     options = SimulatorOptions(
         seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
@@ -85,13 +89,14 @@ def run_demo(
         if progress:
             progress(
                 f"Okta simulator (seed {seed}) on {server.base_url}; materializing "
-                f"okta_system_log for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+                f"the pipeline for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
             )
         result = dg.materialize(
-            [okta_system_log],
+            [okta_system_log, opensearch_okta_logs],
             resources={
                 "okta": OktaResource(base_url=server.base_url, api_token=token),
                 "landing": LandingZoneResource(root=str(landing_root)),
+                "opensearch": opensearch,
             },
             tags={
                 "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
@@ -106,6 +111,14 @@ def run_demo(
     metadata = {key: value.value for key, value in materialization.metadata.items()}
     zone = LandingZone(landing_root)
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    loaded = result.asset_materializations_for_node("opensearch_okta_logs")[0].metadata
+    client = opensearch.client()
+    prefix = opensearch.index_prefix
+    days = {
+        index_name(prefix, start + i * timedelta(days=1)) for i in range((end - start).days + 1)
+    }
+    days.add(index_name(prefix, end - WINDOW))
+    indices = sorted(name for name in days if client.indices.exists(index=name))
     return {
         "window": {
             "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -124,6 +137,13 @@ def run_demo(
             "events": sum(1 for _ in zone.iter_window_events(start, end)),
             "new_events": metadata["events_new"],
         },
+        "opensearch": {
+            "url": opensearch.url,
+            "docs": _documents_between(client, prefix, start, end),
+            "indices": indices,
+            "indexed": loaded["indexed"].value,
+            "unchanged": loaded["unchanged"].value,
+        },
         "truth": org.truth_between(start_ms, end_ms),
         "dagster_run_id": result.run_id,
     }
@@ -140,12 +160,16 @@ def _demo(args: argparse.Namespace) -> int:
     landing_root = args.landing or Path(os.environ.get("OKTA_PIPELINE_LANDING_ROOT") or "landing")
     endpoint = ensure_cluster()
     components = describe_components(endpoint)
-    summary = run_demo(start, end, args.seed, args.events_per_minute, landing_root, progress)
-    summary["opensearch"] = {
-        "url": endpoint.url,
-        "version": components.version,
-        "plugins": components.plugins,
-    }
+    opensearch = OpenSearchResource(
+        url=endpoint.url,
+        username=endpoint.username,
+        password=endpoint.password,
+        ca_certs=endpoint.ca_certs,
+    )
+    summary = run_demo(
+        start, end, args.seed, args.events_per_minute, landing_root, opensearch, progress
+    )
+    summary["opensearch"].update(version=components.version, plugins=components.plugins)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -163,7 +187,21 @@ def _demo(args: argparse.Namespace) -> int:
         "  Injected attacks (events): "
         + ", ".join(f"{name} {count}" for name, count in summary["truth"].items())
     )
-    print(f"  OpenSearch {components.version} at {endpoint.url}")
+    search = summary["opensearch"]
+    print(
+        f"  OpenSearch {components.version} at {endpoint.url}: {search['docs']} documents in "
+        f"{', '.join(search['indices'])} ({search['indexed']} indexed, "
+        f"{search['unchanged']} unchanged this run)"
+    )
     print("Open the Dagster UI with:")
     print(f"  .venv/bin/{DAGSTER_UI_COMMAND}    # then browse http://127.0.0.1:3000")
     return 0
+
+
+def _documents_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:
+    response = client.count(
+        index=f"{prefix}-*",
+        body={"query": {"range": {"published": {"gte": start.isoformat(), "lt": end.isoformat()}}}},
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    return int(response["count"])
