@@ -40,6 +40,13 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
         }
         assert summary["opensearch"]["url"] == opensearch_endpoint.url  # type: ignore[index]
     assert second["landing"]["new_events"] == 0  # type: ignore[index]
+    for summary in (first, second):
+        search = summary["opensearch"]
+        assert isinstance(search, dict)
+        assert search["docs"] == summary["landing"]["events"]  # type: ignore[index]
+        assert search["indices"] == [f"okta-logs-{start:%Y.%m.%d}"] or len(search["indices"]) == 2
+    assert first["opensearch"]["docs"] == second["opensearch"]["docs"]  # type: ignore[index]
+    assert second["opensearch"]["indexed"] == 0  # type: ignore[index]
     truth = first["truth"]
     assert isinstance(truth, dict) and truth["brute_force"] > 0 and truth["password_spray"] > 0
 

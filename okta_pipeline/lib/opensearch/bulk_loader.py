@@ -106,7 +106,9 @@ def load_windows(
     sleep: Callable[[float], None] = time.sleep,
 ) -> LoadReport:
     report = LoadReport()
-    pending: dict[tuple[str, str], tuple[WindowLoad, Event]] = {}
+    # (index, id) -> the events sent under it, in order (the same uuid twice in one load is
+    # possible with hand-made input: the second is answered 409 and counts as unchanged)
+    pending: dict[tuple[str, str], list[tuple[WindowLoad, Event]]] = {}
 
     def record_failure(load: WindowLoad, reason: str, event: Event) -> None:
         load.failed += 1
@@ -130,7 +132,7 @@ def load_windows(
                     continue
                 uuid, published = placed
                 index = index_name(prefix, published)
-                pending[(index, uuid)] = (load, event)
+                pending.setdefault((index, uuid), []).append((load, event))
                 load.bytes += len(json.dumps(event, ensure_ascii=False).encode())
                 yield {"_op_type": "create", "_index": index, "_id": uuid, "_source": event}
 
@@ -163,7 +165,7 @@ def load_windows(
             report,
         )
     for action in retry:  # still failing after every retry
-        load, event = pending.pop((action["_index"], action["_id"]))
+        load, event = _take(pending, (action["_index"], action["_id"]))
         record_failure(load, "server error after retries", event)
     return report
 
@@ -174,7 +176,7 @@ def _run_bulk(
     chunk_bytes: int,
     max_retries: int,
     initial_backoff: float,
-    pending: dict[tuple[str, str], tuple[WindowLoad, Event]],
+    pending: dict[tuple[str, str], list[tuple[WindowLoad, Event]]],
     retry: list[dict[str, Any]],
     record_failure: Callable[[WindowLoad, str, Event], None],
     report: LoadReport,
@@ -195,7 +197,7 @@ def _run_bulk(
         for ok, item in results:
             outcome = item.get("create") or item.get("index") or {}
             key = (str(outcome.get("_index")), str(outcome.get("_id")))
-            load, event = pending[key]
+            load, event = pending[key][0]
             load.finished = time.monotonic()
             status = int(outcome.get("status", 0))
             if ok and status in (200, 201):
@@ -211,7 +213,7 @@ def _run_bulk(
                 error = outcome.get("error") or {}
                 reason = f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
                 record_failure(load, reason[:300], event)
-            del pending[key]
+            _take(pending, key)
     except (os_errors.ConnectionError, os_errors.ConnectionTimeout) as error:
         raise LoadInterruptedError(
             f"OpenSearch stopped answering during the load ({type(error).__name__}) after "
@@ -224,6 +226,16 @@ def _run_bulk(
             f"{_stored(report)} events were stored; nothing stored is lost. Check the cluster's "
             "health and the credentials' index permissions, then re-run the partitions."
         ) from None
+
+
+def _take(
+    pending: dict[tuple[str, str], list[tuple[WindowLoad, Event]]], key: tuple[str, str]
+) -> tuple[WindowLoad, Event]:
+    waiting = pending[key]
+    taken = waiting.pop(0)
+    if not waiting:
+        del pending[key]
+    return taken
 
 
 def _stored(report: LoadReport) -> int:

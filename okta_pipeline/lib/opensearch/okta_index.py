@@ -11,6 +11,11 @@ Mapping choices (each keeps every event loadable and `_source` exactly as Okta s
   it cannot skip long values (no `ignore_above`), so one value over 32 KB would reject the whole
   event; here long values are simply not indexed and unknown keys stay in `_source`.
 - Keywords carry `ignore_above`, so megabyte-long strings never hit Lucene's term limit.
+
+Dotted keys (`"a.b.c"`) load. OpenSearch itself refuses two rare shapes: a key that starts
+with a dot, and a dotted key that runs into a mapped leaf (`"url.path"` under `debugData`, where
+`url` is a keyword). Such an event is dead-lettered with OpenSearch's reason and stays in the
+landing zone; the rest of its window loads.
 """
 
 from __future__ import annotations

@@ -1,0 +1,375 @@
+"""Loading OpenSearch, against the real node: idempotence, fidelity, bad input, interruptions."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from opensearchpy import OpenSearch
+
+from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, external_endpoint
+from okta_pipeline.lib.landing import WINDOW, Event, LandingZone, split_into_windows, window_start
+from okta_pipeline.lib.local_opensearch import node
+from okta_pipeline.lib.local_opensearch.layout import NodeLayout
+from okta_pipeline.lib.okta_simulator.events import format_published
+from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
+from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, LoadInterruptedError, load_windows
+from okta_pipeline.lib.opensearch.index_setup import (
+    delete_expired_indices,
+    ensure_retention_policy,
+    ensure_template,
+    has_plugin,
+)
+from okta_pipeline.lib.opensearch.okta_index import OKTA_MAPPING, count_mapped_fields, index_name
+from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, range_tags, recent_window
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "okta-samples"
+FETCHED_AT = datetime.now(UTC)
+
+
+@pytest.fixture
+def prefix(opensearch: OpenSearch) -> Iterator[str]:
+    name = f"test-okta-{uuid.uuid4().hex[:8]}"
+    yield name
+    opensearch.indices.delete(index=f"{name}-*", params={"ignore_unavailable": "true"})
+    opensearch.indices.delete_index_template(name=f"okta-logs-{name}", params={"ignore": 404})
+
+
+def resource(endpoint: ClusterEndpoint, prefix: str, **overrides: Any) -> OpenSearchResource:
+    return OpenSearchResource(
+        url=endpoint.url,
+        username=endpoint.username,
+        password=endpoint.password,
+        ca_certs=endpoint.ca_certs,
+        index_prefix=prefix,
+        **overrides,
+    )
+
+
+def land(root: Path, org: SimulatedOrg, start: datetime, end: datetime) -> list[Event]:
+    window = (int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    events = [s.event for s in org.published_between(*window)]
+    split_into_windows(LandingZone(root), events, start, end, FETCHED_AT)
+    return events
+
+
+def load(
+    endpoint: ClusterEndpoint, prefix: str, root: Path, start: datetime, end: datetime
+) -> dg.ExecuteInProcessResult:
+    resources = {
+        "opensearch": resource(endpoint, prefix),
+        "landing": LandingZoneResource(root=str(root)),
+    }
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if end - start == WINDOW:
+        return dg.materialize(
+            [opensearch_okta_logs],
+            resources=resources,
+            run_config=quiet,
+            partition_key=start.strftime(PARTITION_FORMAT),
+            raise_on_error=False,
+        )
+    return dg.materialize(
+        [opensearch_okta_logs],
+        resources=resources,
+        run_config=quiet,
+        tags=range_tags(start, end),
+        raise_on_error=False,
+    )
+
+
+def metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    event = result.asset_materializations_for_node("opensearch_okta_logs")[0]
+    return {key: value.value for key, value in event.metadata.items()}
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    return {
+        e.event_specific_data.check_name: e.event_specific_data  # type: ignore[union-attr]
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+
+
+def stored_sources(client: OpenSearch, prefix: str, events: list[Event]) -> dict[str, Any]:
+    client.indices.refresh(index=f"{prefix}-*")
+    found: dict[str, Any] = {}
+    for start in range(0, len(events), 500):
+        batch = events[start : start + 500]
+        response = client.search(
+            index=f"{prefix}-*",
+            body={"size": len(batch), "query": {"ids": {"values": [e["uuid"] for e in batch]}}},
+        )
+        found.update({hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]})
+    return found
+
+
+def count(client: OpenSearch, prefix: str) -> int:
+    client.indices.refresh(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+    response = client.count(
+        index=f"{prefix}-*", params={"ignore_unavailable": "true", "allow_no_indices": "true"}
+    )
+    return int(response["count"])
+
+
+def test_loading_a_window_three_times_leaves_exactly_the_raw_events(
+    opensearch_endpoint: ClusterEndpoint, opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, end = recent_window(span=WINDOW)
+    events = land(tmp_path, SimulatedOrg(seed=51, events_per_minute=300), start, end)
+    runs = [load(opensearch_endpoint, prefix, tmp_path, start, end) for _ in range(3)]
+    assert all(run.success for run in runs)
+    assert count(opensearch, prefix) == len(events) > 100
+    assert metadata(runs[0])["indexed"] == len(events)
+    assert [metadata(r)["unchanged"] for r in runs[1:]] == [len(events), len(events)]
+    assert stored_sources(opensearch, prefix, events) == {e["uuid"]: e for e in events}
+    last = checks(runs[2])
+    assert last["count_parity"].passed and last["required_fields"].passed
+    assert last["all_events_indexed"].passed
+    # the data is three hours old, so the freshness check rightly fails
+    assert not last["newest_event_freshness"].passed
+
+
+def test_a_day_as_a_range_then_one_window_again_converges(
+    opensearch_endpoint: ClusterEndpoint, opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, end = recent_window(hours_ago=6, span=timedelta(days=1))
+    events = land(tmp_path, SimulatedOrg(seed=52, events_per_minute=4), start, end)
+    day = load(opensearch_endpoint, prefix, tmp_path, start, end)
+    middle = start + 100 * WINDOW
+    again = load(opensearch_endpoint, prefix, tmp_path, middle, middle + WINDOW)
+    assert day.success and again.success
+    assert count(opensearch, prefix) == len(events)
+    assert metadata(again)["indexed"] == 0
+    # each event sits in the daily index named after its own published date
+    for name, days in opensearch.indices.get(index=f"{prefix}-*").items():
+        assert name.startswith(prefix)
+        del days
+    observations = [
+        e for e in day.all_events if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION
+    ]
+    assert len(observations) == 288
+
+
+@pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason="the shared okta-samples folder is not beside this checkout"
+)
+def test_every_recorded_okta_event_loads_with_no_field_dropped(
+    opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    events = [json.loads(line) for path in sorted(SAMPLES.glob("*.jsonl")) for line in path.open()]
+    ensure_template(opensearch, prefix)
+    by_window: dict[datetime, list[Event]] = {}
+    for event in events:
+        published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
+        by_window.setdefault(window_start(published), []).append(event)
+    report = load_windows(
+        opensearch, sorted(by_window.items()), prefix, DeadLetters(tmp_path / "dead.jsonl.gz")
+    )
+    assert report.failed == 0, report.summary()
+    # The recordings reuse a few uuids: one in two different days (two documents, one per
+    # daily index) and one twice in a day (the first copy is stored, the second is unchanged).
+    expected: dict[tuple[str, str], Event] = {}
+    for event in events:
+        published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
+        expected.setdefault((index_name(prefix, published), event["uuid"]), event)
+    opensearch.indices.refresh(index=f"{prefix}-*")
+    hits = opensearch.search(index=f"{prefix}-*", body={"size": 1000})["hits"]["hits"]
+    assert {(h["_index"], h["_id"]): h["_source"] for h in hits} == expected
+    assert any((e.get("client") or {}).get("zone") == "null" for e in events)
+
+
+def extreme_events(start: datetime) -> list[Event]:
+    base = {"eventType": "user.session.start", "displayMessage": "ok", "version": "0"}
+    published = format_published(int(start.timestamp() * 1000) + 1000)
+    return [
+        base
+        | {
+            "uuid": "e-many-keys",
+            "published": published,
+            "debugContext": {"debugData": {f"key{i}": f"value {i}" for i in range(2000)}},
+        },
+        base
+        | {
+            "uuid": "e-megabyte",
+            "published": published,
+            "displayMessage": "x" * 1_000_000,
+            "debugContext": {"debugData": {"requestUri": "/" + "y" * 1_000_000}},
+            "outcome": {"result": "FAILURE", "reason": "z" * 1_000_000},
+        },
+        base
+        | {
+            "uuid": "e-dots",
+            "published": published,
+            "debugContext": {
+                "debugData": {"a.b.c": "dotted", "client.ip": "1.2.3.4", "trailing.": "dot"}
+            },
+            "target": [{"id": "t1", "type": "User", "detailEntry": {"k.e.y": 1}}],
+        },
+        base
+        | {
+            "uuid": "e-unicode",
+            "published": published,
+            "displayMessage": "Connexion réussie — 登录成功 🙂",
+            "actor": {"displayName": "Zoë Ægir", "alternateId": "zoë@exämple.com"},
+        },
+        base
+        | {
+            "uuid": "e-new-fields",
+            "published": published,
+            "securityContext": {
+                "asNumber": "not-a-number",
+                "isProxy": None,
+                "userBehaviors": [{"name": "New Device", "result": "POSITIVE"}],
+            },
+            "client": {"ipAddress": "null", "geographicalContext": {"geolocation": None}},
+            "brandNewTopLevel": {"anything": [1, "two", {"three": 3}]},
+        },
+    ]
+
+
+def test_extreme_events_load_and_the_mapping_stays_bounded(
+    opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, _ = recent_window(span=WINDOW)
+    events = extreme_events(start)
+    ensure_template(opensearch, prefix)
+    report = load_windows(
+        opensearch,
+        [(start, events)],
+        prefix,
+        DeadLetters(tmp_path / "dead.jsonl.gz"),
+        chunk_bytes=1024 * 1024,
+    )
+    assert report.failed == 0, report.summary()
+    assert stored_sources(opensearch, prefix, events) == {e["uuid"]: e for e in events}
+    (mapping,) = opensearch.indices.get_mapping(index=f"{prefix}-*").values()
+    assert count_mapped_fields(mapping["mappings"]) == count_mapped_fields(OKTA_MAPPING)
+    hit = opensearch.search(
+        index=f"{prefix}-*",
+        body={"query": {"term": {"debugContext.debugData.requestUri": "/" + "y" * 1_000_000}}},
+    )
+    assert hit["hits"]["total"]["value"] == 0, "over-long values are kept but not indexed"
+
+
+def test_an_event_opensearch_cannot_parse_is_dead_lettered_with_its_reason(
+    opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, _ = recent_window(span=WINDOW)
+    published = format_published(int(start.timestamp() * 1000))
+    fine = {"uuid": "fine", "published": published, "eventType": "x"}
+    clash = fine | {"uuid": "clash", "debugContext": {"debugData": {"url.path": "/a"}}}
+    ensure_template(opensearch, prefix)
+    dead = DeadLetters(tmp_path / "dead.jsonl.gz")
+    report = load_windows(opensearch, [(start, [fine, clash])], prefix, dead)
+    assert report.failed == 1 and dead.count == 1
+    assert "mapper_parsing_exception (400)" in report.summary()
+    assert "uuid='clash'" in report.summary()
+    assert set(stored_sources(opensearch, prefix, [fine, clash])) == {"fine"}
+
+
+def test_malformed_events_are_dead_lettered_reported_and_the_rest_loads(
+    opensearch_endpoint: ClusterEndpoint, opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, end = recent_window(span=WINDOW)
+    good = [
+        s.event
+        for s in SimulatedOrg(seed=53, events_per_minute=20).published_between(
+            int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        )
+    ]
+    no_uuid = dict(good[0]) | {"uuid": None}
+    bad_date = dict(good[1]) | {"uuid": "bad-date-event", "published": "yesterday-ish"}
+    LandingZone(tmp_path).write_window(start, [*good, no_uuid, bad_date], FETCHED_AT)
+
+    result = load(opensearch_endpoint, prefix, tmp_path, start, end)
+    assert not result.success, "events that could not be indexed fail the run"
+    assert count(opensearch, prefix) == len(good)
+    found = checks(result)
+    assert not found["required_fields"].passed
+    indexed = found["all_events_indexed"]
+    assert not indexed.passed
+    assert "2 events could not be indexed" in indexed.description
+    assert "missing uuid: 1" in indexed.description
+    assert "unparseable published: 1" in indexed.description
+    dead_letter = Path(metadata(result)["dead_letter_file"])
+    with gzip.open(dead_letter, "rt") as lines:
+        records = [json.loads(line) for line in lines]
+    assert sorted(r["reason"] for r in records) == ["missing uuid", "unparseable published"]
+    assert [r["event"] for r in records if r["reason"] == "missing uuid"] == [no_uuid]
+
+
+@pytest.mark.skipif(
+    external_endpoint(os.environ) is not None,
+    reason="needs the local node, which this test stops and restarts",
+)
+def test_a_node_stopped_mid_load_fails_clearly_and_a_rerun_converges(
+    opensearch_endpoint: ClusterEndpoint,
+    opensearch: OpenSearch,
+    local_layout: NodeLayout,
+    prefix: str,
+    tmp_path: Path,
+) -> None:
+    start, end = recent_window(hours_ago=8, span=timedelta(hours=2))
+    events = land(tmp_path, SimulatedOrg(seed=54, events_per_minute=60), start, end)
+    zone = LandingZone(tmp_path)
+    ensure_template(opensearch, prefix)
+
+    def windows_then_stop() -> Iterator[tuple[datetime, list[Event]]]:
+        moment = start
+        while moment < end:
+            if moment == start + 6 * WINDOW:
+                node.stop(local_layout)  # the real node goes away in the middle of the load
+            yield moment, zone.read_window(moment)
+            moment += WINDOW
+
+    try:
+        with pytest.raises(LoadInterruptedError, match=r"stopped answering.*re-run") as failure:
+            load_windows(
+                opensearch,
+                windows_then_stop(),
+                prefix,
+                DeadLetters(tmp_path / "dead.jsonl.gz"),
+                chunk_bytes=64 * 1024,
+            )
+        assert "events were stored" in str(failure.value)
+    finally:
+        node.start(local_layout, port=int(opensearch_endpoint.url.rsplit(":", 1)[1]))
+    partial = count(opensearch, prefix)
+    assert 0 < partial < len(events)
+    rerun = load(opensearch_endpoint, prefix, tmp_path, start, end)
+    assert rerun.success
+    assert count(opensearch, prefix) == len(events)
+    assert metadata(rerun)["unchanged"] == partial
+
+
+def test_template_setup_is_idempotent(opensearch: OpenSearch, prefix: str) -> None:
+    assert ensure_template(opensearch, prefix) is True
+    assert ensure_template(opensearch, prefix) is False
+    assert ensure_template(opensearch, prefix, replicas=1) is True
+
+
+def test_retention_deletes_indices_by_their_name_date(opensearch: OpenSearch, prefix: str) -> None:
+    today = datetime.now(UTC).date()
+    old = f"{prefix}-{today - timedelta(days=120):%Y.%m.%d}"
+    recent = f"{prefix}-{today - timedelta(days=3):%Y.%m.%d}"
+    for name in (old, recent):
+        opensearch.indices.create(index=name)  # both created now, as a backfill would
+    assert delete_expired_indices(opensearch, prefix, retention_days=90) == [old]
+    assert opensearch.indices.exists(index=recent) and not opensearch.indices.exists(index=old)
+    outcome = ensure_retention_policy(opensearch, prefix, 90)
+    if has_plugin(opensearch, "opensearch-index-management"):
+        assert outcome.startswith(("created", "updated"))
+    else:
+        assert outcome.startswith("unavailable")
