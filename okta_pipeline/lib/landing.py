@@ -8,12 +8,16 @@ give the same file, whatever order and however many runs produced them.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import io
 import json
+import os
 import statistics
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,7 +101,18 @@ class LandingZone:
     def write_window(
         self, start: datetime, fetched: Iterable[Event], fetched_at: datetime
     ) -> WindowWrite:
-        """Store the union of the window's file and `fetched`; report how many were new."""
+        """Store the union of the window's file and `fetched`; report how many were new.
+
+        Holds an exclusive lock on the window while it reads, merges and replaces the file, so
+        two runs writing the same window (a backfill and a lookback re-fetch) cannot lose
+        each other's events.
+        """
+        with _window_lock(self.window_path(start)):
+            return self._merge_window(start, fetched, fetched_at)
+
+    def _merge_window(
+        self, start: datetime, fetched: Iterable[Event], fetched_at: datetime
+    ) -> WindowWrite:
         known = {event_key(e): e for e in self.read_window(start)}
         lags: list[float] = []
         for event in fetched:
@@ -120,9 +135,10 @@ class LandingZone:
 
     def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> Path:
         path = self.unplaceable_path(start, end)
-        known = {event_key(e): e for e in _read(path)} if path.is_file() else {}
-        known.update((event_key(e), e) for e in events)
-        _write_atomically(path, sorted(known.values(), key=event_key))
+        with _window_lock(path):
+            known = {event_key(e): e for e in _read(path)} if path.is_file() else {}
+            known.update((event_key(e), e) for e in events)
+            _write_atomically(path, sorted(known.values(), key=event_key))
         return path
 
     def iter_window_events(self, start: datetime, end: datetime) -> Iterator[Event]:
@@ -137,16 +153,35 @@ def _read(path: Path) -> list[Event]:
         return [json.loads(line) for line in lines if line.strip()]
 
 
+@contextmanager
+def _window_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _write_atomically(path: Path, events: list[Event]) -> None:
+    """Write a uniquely named temporary file, flush it to disk, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     # mtime=0 and no file name in the header: identical events give identical bytes
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as archive:
         for event in events:
             archive.write((_serialize(event) + "\n").encode("utf-8"))
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(buffer.getvalue())
-    partial.replace(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(buffer.getvalue())
+            out.flush()
+            os.fsync(out.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def split_into_windows(

@@ -162,6 +162,14 @@ def test_missing_credentials_fail_with_what_to_set(tmp_path: Path) -> None:
         # Settle delay: the window [10:00, 10:05) is requested at 10:07, not before.
         (datetime(2026, 11, 20, 10, 6, 30, tzinfo=UTC), set()),
         (datetime(2026, 11, 20, 10, 7, 30, tzinfo=UTC), {"2026-11-20-10:00"}),
+        # Catch-up: at 10:09 every window of the last day that was never fetched.
+        (
+            datetime(2026, 11, 20, 10, 9, 30, tzinfo=UTC),
+            {
+                (datetime(2026, 11, 20, 10, 0, tzinfo=UTC) - i * WINDOW).strftime(PARTITION_FORMAT)
+                for i in range(288)
+            },
+        ),
         # Lookback: at 10:19 every window of the last hour is requested again.
         (
             datetime(2026, 11, 20, 10, 19, 30, tzinfo=UTC),
@@ -187,3 +195,24 @@ def test_automation_fetches_after_the_settle_delay_and_refetches_recent_windows(
         )
         requested = set(result.get_requested_partitions(dg.AssetKey("okta_system_log")))
     assert requested == expected
+
+
+def test_each_fetch_is_followed_by_a_load_of_the_same_window(tmp_path: Path) -> None:
+    from okta_pipeline.definitions import defs
+
+    fetched = "2026-11-20-10:00"
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=datetime(2026, 11, 20, 10, 8, tzinfo=UTC)
+        )
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="okta_system_log", partition=fetched)
+        )
+        result = dg.evaluate_automation_conditions(
+            defs=defs,
+            instance=instance,
+            cursor=first.cursor,
+            evaluation_time=datetime(2026, 11, 20, 10, 8, 30, tzinfo=UTC),
+        )
+        requested = set(result.get_requested_partitions(dg.AssetKey("opensearch_okta_logs")))
+    assert requested == {fetched}

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from okta_pipeline.lib.okta.client import OktaLogClient, okta_timestamp
@@ -25,14 +23,17 @@ from okta_pipeline_tests.okta.helpers import (
     running_simulator,
 )
 
-# At least 25,000 events over the day that ended three hours ago (weekends are quieter).
-DAY_START, DAY_END = recent_window(hours_ago=3, span=timedelta(days=1))
-BUSY_ORG = SimulatedOrg(seed=21, events_per_minute=40)
+# A fixed weekday (Tuesday 2026-11-17), served by a simulator whose clock is pinned to the next
+# noon: the counts are the same whenever the suite runs.
+DAY_START = datetime(2026, 11, 17, tzinfo=UTC)
+DAY_END = DAY_START + timedelta(days=1)
+PINNED_NOW = (DAY_END + timedelta(hours=12)).timestamp
+BUSY_ORG = SimulatedOrg(seed=21, events_per_minute=20)
 
 
-def day_event_count() -> int:
-    window = (int(DAY_START.timestamp() * 1000), int(DAY_END.timestamp() * 1000))
-    return sum(1 for _ in BUSY_ORG.published_between(*window))
+def uuids_between(start: datetime, end: datetime) -> list[str]:
+    window = (int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    return [s.uuid for s in BUSY_ORG.published_between(*window)]
 
 
 def ssws_client(base_url: str, **options: object) -> OktaLogClient:
@@ -40,10 +41,10 @@ def ssws_client(base_url: str, **options: object) -> OktaLogClient:
 
 
 def test_a_day_as_one_range_costs_events_over_1000_requests() -> None:
-    expected = day_event_count()
+    expected = len(uuids_between(DAY_START, DAY_END))
     assert expected >= 25_000
     roomy = SimulatorOptions(rate_limit_per_window=600)  # the limit is not what this measures
-    with running_simulator(roomy, source=BUSY_ORG) as (app, base_url):
+    with running_simulator(roomy, source=BUSY_ORG, clock=PINNED_NOW) as (app, base_url):
         client = ssws_client(base_url)
         uuids = [event["uuid"] for event in client.fetch_range(DAY_START, DAY_END)]
     assert len(uuids) == len(set(uuids)) == expected
@@ -73,38 +74,19 @@ def test_a_small_rate_limit_is_respected_without_a_single_429() -> None:
 
 
 def test_429s_caused_by_another_integration_are_waited_out() -> None:
-    """Another integration exhausts the org's limit; the client waits for each reset."""
-    start, end = DAY_START, DAY_START + timedelta(hours=1)
-    options = SimulatorOptions(rate_limit_per_window=3, rate_limit_window_seconds=1)
-    stop = threading.Event()
-    with running_simulator(options, source=BUSY_ORG) as (_, base_url):
-
-        def greedy_neighbour() -> None:
-            with httpx.Client() as http:
-                while not stop.is_set():
-                    http.get(
-                        f"{base_url}/api/v1/logs",
-                        params={"limit": "1"},
-                        headers={"Authorization": f"SSWS {TOKEN}"},
-                    )
-
-        neighbour = threading.Thread(target=greedy_neighbour, daemon=True)
-        neighbour.start()
-        try:
-            client = ssws_client(
-                base_url, budget=RateBudget(share=1.0, reset_margin_seconds=0.05), page_size=300
-            )
-            events = list(client.fetch_range(start, end))
-        finally:
-            stop.set()
-            neighbour.join(timeout=5)
-    assert len(events) == sum(
-        1
-        for _ in BUSY_ORG.published_between(
-            int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    """Another integration used up the org's window: each 429 is waited out until the reset."""
+    start, end = DAY_START, DAY_START + timedelta(hours=2)
+    options = SimulatorOptions(rate_limit_per_window=50, rate_limit_window_seconds=1)
+    with running_simulator(options, source=BUSY_ORG, clock=PINNED_NOW) as (app, base_url):
+        app.inject_faults(429, 429)
+        client = ssws_client(
+            base_url, budget=RateBudget(share=1.0, reset_margin_seconds=0.05), page_size=300
         )
-    )
-    assert client.stats.rate_limited >= 1
+        events = list(client.fetch_range(start, end))
+    assert len(events) == len(uuids_between(start, end))
+    assert client.stats.rate_limited == 2 and app.stats.errors_injected == 2
+    assert client.stats.retries == 0, "a 429 is waited out, not counted against the retries"
+    assert client.stats.waited_seconds >= 1.0
 
 
 def test_server_errors_are_retried_with_backoff() -> None:

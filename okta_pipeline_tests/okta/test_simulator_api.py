@@ -335,3 +335,11 @@ def test_over_a_real_socket_headers_and_links_are_separate_fields() -> None:
     assert response.links["next"]["url"].startswith(base_url)
     for header in ("x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset", "date"):
         assert header in response.headers
+
+
+def test_until_before_since_and_odd_tokens_get_okta_errors() -> None:
+    app = make_app()
+    start, end = recent_window()
+    backwards = get(app, {"since": okta_timestamp(end), "until": okta_timestamp(start)})
+    assert (backwards.status, backwards.body["errorCode"]) == (400, "E0000001")
+    assert get(app, {}, token="tökén-ünicode").status == 401

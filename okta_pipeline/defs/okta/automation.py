@@ -11,6 +11,10 @@ SETTLE_MINUTES = 2
 # Re-fetch every window this recent, on LOOKBACK_CRON, to pick up events Okta persisted late.
 LOOKBACK = timedelta(hours=1)
 LOOKBACK_CRON = "4-59/15 * * * *"
+# Hourly, request every window of the last day that was never fetched (after an outage of the
+# daemon, or a run that kept failing), so gaps do not go unnoticed.
+CATCH_UP = timedelta(days=1)
+CATCH_UP_CRON = "9 * * * *"
 
 
 def fetch_condition(
@@ -26,7 +30,13 @@ def fetch_condition(
         & dg.AutomationCondition.in_latest_time_window(lookback)
         & ~dg.AutomationCondition.in_progress()
     ).with_label(f"re-fetch windows of the last {lookback}")
-    return first_fetch | refetch
+    catch_up = (
+        dg.AutomationCondition.cron_tick_passed(CATCH_UP_CRON)
+        & dg.AutomationCondition.missing()
+        & dg.AutomationCondition.in_latest_time_window(CATCH_UP)
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label(f"fetch windows of the last {CATCH_UP} never fetched")
+    return first_fetch | refetch | catch_up
 
 
 automation_sensor = dg.AutomationConditionSensorDefinition(

@@ -17,14 +17,18 @@ class OktaResource(dg.ConfigurableResource):
     Pass secrets with `dg.EnvVar`, so they are read at run time and hidden in the UI."""
 
     base_url: str = Field(description="https://<your-org>.okta.com (or the simulator's URL)")
-    api_token: str | None = Field(default=None, description="SSWS API token")
+    api_token: str | None = Field(default=None, description="SSWS API token", repr=False)
     oauth_client_id: str | None = Field(default=None, description="OAuth service app client id")
     oauth_private_key: str | None = Field(
-        default=None, description="PEM private key whose public half is registered on the app"
+        default=None,
+        description="PEM private key whose public half is registered on the app",
+        repr=False,
     )
     oauth_key_id: str | None = Field(default=None, description="`kid` of that key, if set")
     dpop_private_key: str | None = Field(
-        default=None, description="PEM key for DPoP proofs (must differ from the OAuth key)"
+        default=None,
+        description="PEM key for DPoP proofs (must differ from the OAuth key)",
+        repr=False,
     )
     rate_limit_share: float = Field(
         default=0.5,

@@ -9,7 +9,7 @@ import dagster as dg
 from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS, okta_system_log
-from okta_pipeline.defs.okta.automation import LOOKBACK
+from okta_pipeline.defs.okta.automation import CATCH_UP
 from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
@@ -26,10 +26,10 @@ REQUIRED_FIELDS = "required_fields"
 ALL_INDEXED = "all_events_indexed"
 FRESHNESS = "newest_event_freshness"
 
-# Follow every fetch, including the lookback re-fetches of recent windows.
+# Follow every fetch of the last day: first fetches, lookback re-fetches and catch-ups.
 load_condition = dg.AutomationCondition.eager().without(
     dg.AutomationCondition.in_latest_time_window()
-) & dg.AutomationCondition.in_latest_time_window(LOOKBACK + timedelta(hours=1))
+) & dg.AutomationCondition.in_latest_time_window(CATCH_UP)
 
 
 @dg.asset(

@@ -17,7 +17,7 @@ class OpenSearchResource(dg.ConfigurableResource):
 
     url: str = Field(description="https://search.example.com:443, or the local node's URL")
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     credentials_secret_id: str | None = Field(
         default=None, description="Secrets Manager secret with username and password (JSON)"
     )

@@ -21,6 +21,7 @@ from okta_pipeline.lib.okta.credentials import Credentials
 from okta_pipeline.lib.okta.errors import (
     OktaError,
     OktaRequestError,
+    OktaTransientError,
     OktaUnavailableError,
     hint_for,
 )
@@ -41,10 +42,6 @@ class FetchStats:
     rate_limited: int = 0
     retries: int = 0
     waited_seconds: float = 0.0
-
-
-class _TransientError(Exception):
-    """A 5xx, timeout or broken connection: worth retrying with backoff."""
 
 
 def okta_timestamp(moment: datetime) -> str:
@@ -95,6 +92,7 @@ class OktaLogClient:
 
     def close(self) -> None:
         self._http.close()
+        self._credentials.close()
 
     def fetch_range(
         self, start: datetime, end: datetime, filter_expression: str | None = None
@@ -111,20 +109,38 @@ class OktaLogClient:
         url: str | None = self.base_url + LOGS_PATH
         while url is not None:
             response = self._get(url, params)
-            page = response.json()
+            try:
+                page = response.json()
+            except ValueError:
+                page = None
             if not isinstance(page, list):
                 raise OktaUnavailableError(
-                    f"Okta answered {url.split('?')[0]} with a {type(page).__name__}, not a list "
-                    "of events; is the base URL an Okta org?"
+                    f"Okta answered {url.split('?')[0]} with {type(page).__name__}, not a JSON "
+                    "list of events; is the base URL an Okta org?"
                 )
             self.stats.pages += 1
             self.stats.events += len(page)
             yield from page
-            url, params = response.links.get("next", {}).get("url"), None
+            url, params = self._next_url(response), None
+
+    def _next_url(self, response: httpx.Response) -> str | None:
+        """The `next` link, only if it stays on the configured Okta origin: credentials are
+        attached to it, so a link to another host or scheme is refused."""
+        link = response.links.get("next", {}).get("url")
+        if link is None:
+            return None
+        parts = urlsplit(link)
+        if f"{parts.scheme}://{parts.netloc}" != self.base_url:
+            raise OktaError(
+                f"Okta's next link points to {parts.scheme}://{parts.hostname}, not "
+                f"{self.base_url}; refusing to send credentials there. Check for a proxy "
+                "rewriting Link headers."
+            )
+        return link
 
     def _get(self, url: str, params: dict[str, str] | None) -> httpx.Response:
         retrying = Retrying(
-            retry=retry_if_exception_type(_TransientError),
+            retry=retry_if_exception_type(OktaTransientError),
             wait=wait_random_exponential(multiplier=self._backoff, max=self._max_backoff),
             stop=stop_after_attempt(self._max_attempts),
             before_sleep=lambda _: self._count_retry(),
@@ -134,7 +150,7 @@ class OktaLogClient:
             for attempt in retrying:
                 with attempt:
                     return self._get_within_rate_limit(url, params)
-        except _TransientError as error:
+        except OktaTransientError as error:
             raise OktaUnavailableError(
                 f"Okta kept failing after {self._max_attempts} attempts ({error}); nothing was "
                 "lost: re-run the partition once Okta recovers."
@@ -152,9 +168,16 @@ class OktaLogClient:
             self._credentials.authorize(request)
             try:
                 response = self._http.send(request)
+            except httpx.UnsupportedProtocol as error:
+                raise OktaError(f"cannot reach Okta at {self.base_url}: {error}") from None
             except (httpx.TimeoutException, httpx.TransportError) as error:
                 self.stats.requests += 1
-                raise _TransientError(f"{type(error).__name__} talking to Okta") from None
+                if "CERTIFICATE_VERIFY_FAILED" in str(error):
+                    raise OktaError(
+                        f"TLS verification of {self.base_url} failed ({error}); if a proxy "
+                        "intercepts TLS, add its CA to the system trust store"
+                    ) from None
+                raise OktaTransientError(f"{type(error).__name__}: {error}") from None
             self.stats.requests += 1
             self.budget.after_response(response)
             self.stats.waited_seconds = self.budget.waited_seconds
@@ -166,7 +189,7 @@ class OktaLogClient:
                 self.stats.waited_seconds = self.budget.waited_seconds
                 continue
             if status >= 500:
-                raise _TransientError(f"HTTP {status}")
+                raise OktaTransientError(f"HTTP {status}")
             if status == 401 and not refreshed_token:
                 self._credentials.invalidate()  # a cached OAuth token may have been revoked
                 refreshed_token = True

@@ -16,7 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from okta_pipeline.lib.okta.errors import OktaAuthError
+from okta_pipeline.lib.okta.errors import OktaAuthError, OktaTransientError
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 LOGS_SCOPE = "okta.logs.read"
@@ -31,6 +31,9 @@ class Credentials(Protocol):
     def invalidate(self) -> None:
         """Forget any cached token, after Okta rejected it."""
 
+    def close(self) -> None:
+        """Release connections held for token requests."""
+
 
 class SswsToken:
     def __init__(self, token: str) -> None:
@@ -42,6 +45,9 @@ class SswsToken:
         request.headers["Authorization"] = f"SSWS {self._token}"
 
     def invalidate(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def __repr__(self) -> str:
@@ -152,11 +158,15 @@ class ServiceAppCredentials:
         with self._lock:
             self._token = None
 
+    def close(self) -> None:
+        self._http.close()
+
     def _current_token(self) -> str:
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
                 self._token, lifetime = self._request_token()
-                self._expires_at = self._clock() + max(0, lifetime - TOKEN_RENEWAL_MARGIN_SECONDS)
+                margin = min(TOKEN_RENEWAL_MARGIN_SECONDS, lifetime / 2)
+                self._expires_at = self._clock() + lifetime - margin
                 self.tokens_fetched += 1
             return self._token
 
@@ -165,16 +175,23 @@ class ServiceAppCredentials:
             headers = {"Accept": "application/json"}
             if self._dpop is not None:
                 headers["DPoP"] = self._dpop.proof("POST", self._token_url, nonce=self._nonce)
-            response = self._http.post(
-                self._token_url,
-                data={
-                    "grant_type": "client_credentials",
-                    "scope": LOGS_SCOPE,
-                    "client_assertion_type": ASSERTION_TYPE,
-                    "client_assertion": self._assertion(),
-                },
-                headers=headers,
-            )
+            try:
+                response = self._http.post(
+                    self._token_url,
+                    data={
+                        "grant_type": "client_credentials",
+                        "scope": LOGS_SCOPE,
+                        "client_assertion_type": ASSERTION_TYPE,
+                        "client_assertion": self._assertion(),
+                    },
+                    headers=headers,
+                )
+            except httpx.TransportError as error:
+                raise OktaTransientError(
+                    f"token request failed: {type(error).__name__}: {error}"
+                ) from None
+            if response.status_code == 429 or response.status_code >= 500:
+                raise OktaTransientError(f"token endpoint answered {response.status_code}")
             body = _json_or_empty(response)
             if response.status_code == 400 and body.get("error") == "use_dpop_nonce":
                 self._nonce = response.headers.get("dpop-nonce")

@@ -30,6 +30,10 @@ class OktaRequestError(OktaError):
         super().__init__(f"Okta rejected the request ({status}{code}: {detail}). {hint}")
 
 
+class OktaTransientError(OktaError):
+    """A failure worth retrying with backoff: 5xx, 429, a timeout or a broken connection."""
+
+
 class OktaUnavailableError(OktaError):
     """Okta kept failing (5xx, timeouts, rate limits) after every retry."""
 

@@ -30,13 +30,16 @@ class RateLimitHeaders:
 
 
 def parse_rate_limit_headers(headers: httpx.Headers) -> RateLimitHeaders | None:
+    # Okta may repeat the headers, one set per limit that applies: the tightest binds.
     try:
-        limit = int(headers["x-rate-limit-limit"])
-        remaining = int(headers["x-rate-limit-remaining"])
-        # Okta may repeat the header (one per applicable limit): the earliest reset binds.
-        reset = min(float(v) for v in headers.get_list("x-rate-limit-reset"))
-    except (KeyError, ValueError):
+        limits = [int(v) for v in headers.get_list("x-rate-limit-limit", split_commas=True)]
+        left = [int(v) for v in headers.get_list("x-rate-limit-remaining", split_commas=True)]
+        resets = [float(v) for v in headers.get_list("x-rate-limit-reset", split_commas=True)]
+    except ValueError:
         return None
+    if not (limits and left and resets):
+        return None
+    limit, remaining, reset = min(limits), min(left), min(resets)
     date = headers.get("date")
     try:
         server_now = parsedate_to_datetime(date).timestamp() if date else time.time()

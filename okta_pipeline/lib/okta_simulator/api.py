@@ -161,6 +161,15 @@ class SimulatorApp:
             if fault is not None:
                 with self._lock:
                     self.stats.errors_injected += 1
+                if fault == 429:  # as if another integration had used up the org's window
+                    headers[1] = ("X-Rate-Limit-Remaining", "0")
+                    return Response(
+                        429,
+                        okta_error(
+                            "E0000047", "API call exceeded rate limit due to too many requests."
+                        ),
+                        headers,
+                    )
                 return Response(fault, okta_error("E0000009", "Internal Server Error"), headers)
             try:
                 self.authenticator.authorize(
@@ -211,6 +220,10 @@ class SimulatorApp:
         fingerprint = _fingerprint(params)
         position = self._read_cursor(params["after"], fingerprint) if "after" in params else None
 
+        if until_ms is not None and until_ms < since_ms:
+            raise ApiError(
+                400, "E0000001", "Api validation failed: until", ["until: must not be before since"]
+            )
         since_ms = max(since_ms, retention_floor)
         # Seek to the cursor instead of rescanning from `since`: paging a day stays linear.
         if until_ms is not None:

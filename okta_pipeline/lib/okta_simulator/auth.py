@@ -227,7 +227,8 @@ class Authenticator:
         scheme, _, credential = authorization.partition(" ")
         credential = credential.strip()
         if scheme == "SSWS":
-            if any(hmac.compare_digest(credential, token) for token in self._api_tokens):
+            presented = credential.encode()
+            if any(hmac.compare_digest(presented, token.encode()) for token in self._api_tokens):
                 return
             raise _invalid_token()
         if scheme in ("Bearer", "DPoP"):

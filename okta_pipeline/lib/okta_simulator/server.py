@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from okta_pipeline.lib.okta_simulator.api import Request, SimulatorApp
+from okta_pipeline.lib.okta_simulator.api import Request, SimulatorApp, okta_error
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -73,9 +73,17 @@ def _handler_for(app: SimulatorApp) -> type[BaseHTTPRequestHandler]:
             pass  # requests carry credentials in headers; nothing is logged per request
 
         def _dispatch(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._send(413, {"errorCode": "E0000001", "errorSummary": "Request too large"}, [])
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY_BYTES:
+                self.close_connection = True
+                self._send(
+                    400 if length < 0 else 413,
+                    {"errorCode": "E0000001", "errorSummary": "Bad Content-Length"},
+                    [],
+                )
                 return
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
@@ -88,7 +96,11 @@ def _handler_for(app: SimulatorApp) -> type[BaseHTTPRequestHandler]:
                 body=body,
                 base_url=f"http://{host}",
             )
-            response = app.handle(request)
+            try:
+                response = app.handle(request)
+            except Exception:  # a simulator bug must answer like Okta's 500, not drop the socket
+                self._send(500, okta_error("E0000009", "Internal Server Error"), [])
+                return
             self._send(response.status, response.body, response.headers)
 
         def _send(self, status: int, body: Any, headers: list[tuple[str, str]]) -> None:
