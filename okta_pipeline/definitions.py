@@ -21,12 +21,9 @@ defs = dg.Definitions(
             api_token=dg.EnvVar("OKTA_API_TOKEN"),
         ),
         "landing": LandingZoneResource(root=dg.EnvVar("OKTA_PIPELINE_LANDING_ROOT")),
-        # Basic auth shown; for Amazon OpenSearch Service set aws_region (SigV4) instead, or
-        # credentials_secret_id to read the credentials from AWS Secrets Manager.
-        "opensearch": OpenSearchResource(
-            url=dg.EnvVar("OPENSEARCH_URL"),
-            username=dg.EnvVar("OPENSEARCH_USERNAME"),
-            password=dg.EnvVar("OPENSEARCH_PASSWORD"),
-        ),
+        # The local node needs no credentials. For a secured cluster add
+        # username=dg.EnvVar("OPENSEARCH_USERNAME"), password=dg.EnvVar("OPENSEARCH_PASSWORD"),
+        # or credentials_secret_id (AWS Secrets Manager), or aws_region (SigV4).
+        "opensearch": OpenSearchResource(url=dg.EnvVar("OPENSEARCH_URL")),
     },
 )
