@@ -12,6 +12,7 @@ from okta_pipeline.lib.okta_simulator.events import (
     job_event,
     log_only_security_data,
     origin_of,
+    session_start,
     target,
     user_actor,
     user_target,
@@ -68,15 +69,11 @@ def sign_in(rng: random.Random, directory: Directory, start_ms: int) -> list[Eve
             debug={"factor": factor},
             authentication={"credentialType": factor},
         ),
-        web_event(
+        session_start(
             rng,
             start_ms + rng.randint(2600, 4000),
-            "user.session.start",
-            "User login to Okta",
-            actor,
+            person,
             origin,
-            "SUCCESS",
-            None,
             session_id=session,
             request_uri="/idp/idx/authenticators/poll",
             debug={"logOnlySecurityData": log_only_security_data("LOW", "None", False, new_device)},
@@ -89,16 +86,8 @@ def failed_password(rng: random.Random, directory: Directory, start_ms: int) -> 
     """A mistyped password: the background noise that brute-force detections must tolerate."""
     person = rng.choice(directory.people)
     return [
-        web_event(
-            rng,
-            start_ms,
-            "user.session.start",
-            "User login to Okta",
-            user_actor(person),
-            origin_of(person, rng),
-            "FAILURE",
-            "INVALID_CREDENTIALS",
-            severity="WARN",
+        session_start(
+            rng, start_ms, person, origin_of(person, rng), "FAILURE", "INVALID_CREDENTIALS"
         )
     ]
 

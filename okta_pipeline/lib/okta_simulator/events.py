@@ -102,6 +102,43 @@ def behaviors_blob(new_geo: bool, new_device: bool, new_ip: bool) -> str:
     )
 
 
+def _authentication_context(**values: Any) -> dict[str, Any]:
+    """Okta sends every member, null when unknown."""
+    return {
+        "authenticationProvider": None,
+        "credentialProvider": None,
+        "credentialType": None,
+        "issuer": None,
+        "interface": None,
+        "authenticationStep": 0,
+        **values,
+    }
+
+
+def session_start(
+    rng: random.Random,
+    published_ms: int,
+    person: Person,
+    origin: Origin,
+    result: str = "SUCCESS",
+    reason: str | None = None,
+    **details: Any,
+) -> Event:
+    """`user.session.start`: a sign-in to Okta, the event most detections start from."""
+    return web_event(
+        rng,
+        published_ms,
+        "user.session.start",
+        "User login to Okta",
+        user_actor(person),
+        origin,
+        result,
+        reason,
+        severity="INFO" if result == "SUCCESS" else "WARN",
+        **details,
+    )
+
+
 def web_event(
     rng: random.Random,
     published_ms: int,
@@ -143,17 +180,11 @@ def web_event(
             "geographicalContext": geo,
         },
         "device": None,
-        "authenticationContext": {
-            "authenticationProvider": None,
-            "credentialProvider": None,
-            "credentialType": None,
-            "issuer": None,
-            "interface": None,
-            "authenticationStep": 0,
-            "rootSessionId": external_session,
-            "externalSessionId": external_session,
+        "authenticationContext": _authentication_context(
+            rootSessionId=external_session,
+            externalSessionId=external_session,
             **(authentication or {}),
-        },
+        ),
         "displayMessage": display_message,
         "eventType": event_type,
         "outcome": {"result": result, "reason": reason},
@@ -202,15 +233,9 @@ def job_event(
             "geographicalContext": None,
         },
         "device": None,
-        "authenticationContext": {
-            "authenticationProvider": None,
-            "credentialProvider": None,
-            "credentialType": None,
-            "issuer": None,
-            "interface": None,
-            "authenticationStep": 0,
-            "externalSessionId": f"{rng.getrandbits(160):040x}"[:32],
-        },
+        "authenticationContext": _authentication_context(
+            externalSessionId=f"{rng.getrandbits(160):040x}"[:32]
+        ),
         "displayMessage": display_message,
         "eventType": event_type,
         "outcome": {"result": "SUCCESS", "reason": None},

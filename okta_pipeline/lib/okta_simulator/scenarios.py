@@ -19,6 +19,7 @@ from okta_pipeline.lib.okta_simulator.events import (
     Origin,
     behaviors_blob,
     origin_of,
+    session_start,
     target,
     user_actor,
     user_target,
@@ -50,17 +51,7 @@ def brute_force(rng: random.Random, directory: Directory, start: int) -> list[Ev
     victim = rng.choice(directory.staff)
     origin = _attacker(rng)
     events = [
-        web_event(
-            rng,
-            start + i * 9 * SECOND,
-            "user.session.start",
-            "User login to Okta",
-            user_actor(victim),
-            origin,
-            "FAILURE",
-            "INVALID_CREDENTIALS",
-            severity="WARN",
-        )
+        session_start(rng, start + i * 9 * SECOND, victim, origin, "FAILURE", "INVALID_CREDENTIALS")
         for i in range(15)
     ]
     events.append(
@@ -83,17 +74,7 @@ def password_spray(rng: random.Random, directory: Directory, start: int) -> list
     origin = _attacker(rng)
     victims = rng.sample(directory.staff, k=min(30, len(directory.staff)))
     return [
-        web_event(
-            rng,
-            start + i * 7 * SECOND,
-            "user.session.start",
-            "User login to Okta",
-            user_actor(victim),
-            origin,
-            "FAILURE",
-            "INVALID_CREDENTIALS",
-            severity="WARN",
-        )
+        session_start(rng, start + i * 7 * SECOND, victim, origin, "FAILURE", "INVALID_CREDENTIALS")
         for i, victim in enumerate(victims)
     ]
 
@@ -166,18 +147,7 @@ def mfa_push_fatigue(rng: random.Random, directory: Directory, start: int) -> li
                     debug={"factor": "OKTA_VERIFY_PUSH"},
                 )
             )
-            events.append(
-                web_event(
-                    rng,
-                    at + 7 * SECOND,
-                    "user.session.start",
-                    "User login to Okta",
-                    actor,
-                    origin,
-                    "SUCCESS",
-                    None,
-                )
-            )
+            events.append(session_start(rng, at + 7 * SECOND, victim, origin))
         at += 40 * SECOND
     return events
 
@@ -188,25 +158,12 @@ def impossible_travel(rng: random.Random, directory: Directory, start: int) -> l
     far = _far_place(rng, victim.home)
     away = Origin(far, far.ip(rng), victim.user_agent)
     return [
-        web_event(
-            rng,
-            start,
-            "user.session.start",
-            "User login to Okta",
-            user_actor(victim),
-            origin_of(victim, rng),
-            "SUCCESS",
-            None,
-        ),
-        web_event(
+        session_start(rng, start, victim, origin_of(victim, rng)),
+        session_start(
             rng,
             start + 20 * MINUTE,
-            "user.session.start",
-            "User login to Okta",
-            user_actor(victim),
+            victim,
             away,
-            "SUCCESS",
-            None,
             debug={
                 "behaviors": behaviors_blob(True, False, True),
                 "risk": "{reasons=Anomalous Location, level=HIGH}",
@@ -356,15 +313,11 @@ def mfa_reset_new_device(rng: random.Random, directory: Directory, start: int) -
                 )
             ],
         ),
-        web_event(
+        session_start(
             rng,
             start + 9 * MINUTE,
-            "user.session.start",
-            "User login to Okta",
-            actor,
+            victim,
             attacker,
-            "SUCCESS",
-            None,
             debug={"behaviors": behaviors_blob(True, True, True)},
         ),
     ]
@@ -377,17 +330,7 @@ def session_reuse(rng: random.Random, directory: Directory, start: int) -> list[
     thief = _attacker(rng, proxy=rng.random() < 0.5)
     app_id, display, name = rng.choice(directory.apps)
     return [
-        web_event(
-            rng,
-            start,
-            "user.session.start",
-            "User login to Okta",
-            user_actor(victim),
-            origin_of(victim, rng),
-            "SUCCESS",
-            None,
-            session_id=session,
-        ),
+        session_start(rng, start, victim, origin_of(victim, rng), session_id=session),
         web_event(
             rng,
             start + 12 * MINUTE,

@@ -137,33 +137,29 @@ def load_windows(
                 yield {"_op_type": "create", "_index": index, "_id": uuid, "_source": event}
 
     retry: list[dict[str, Any]] = []
-    _run_bulk(
-        client,
-        actions(),
-        chunk_bytes,
-        max_retries,
-        initial_backoff,
-        pending,
-        retry,
-        record_failure,
-        report,
-    )
-    for attempt in range(max_retries):
-        if not retry:
-            break
-        sleep(min(initial_backoff * 2**attempt, 30.0))
-        again, retry = retry, []
+
+    def bulk(batch: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send a stream of actions; return those to retry (rejected with 429 or 5xx)."""
+        again: list[dict[str, Any]] = []
         _run_bulk(
             client,
-            iter(again),
+            batch,
             chunk_bytes,
             max_retries,
             initial_backoff,
             pending,
-            retry,
+            again,
             record_failure,
             report,
         )
+        return again
+
+    retry = bulk(actions())
+    for attempt in range(max_retries):
+        if not retry:
+            break
+        sleep(min(initial_backoff * 2**attempt, 30.0))
+        retry = bulk(iter(retry))
     for action in retry:  # still failing after every retry
         load, event = _take(pending, (action["_index"], action["_id"]))
         record_failure(load, "server error after retries", event)
