@@ -25,7 +25,7 @@ from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
-from okta_pipeline.lib.opensearch.okta_index import index_name
+from okta_pipeline.lib.opensearch.okta_index import daily_indices, index_name
 
 DAGSTER_UI_COMMAND = "dagster dev -w workspace.yaml"
 DEFAULT_SPAN = timedelta(hours=2)
@@ -200,7 +200,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _documents_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:
     response = client.count(
-        index=f"{prefix}-*",
+        index=daily_indices(prefix),
         body={"query": {"range": {"published": {"gte": start.isoformat(), "lt": end.isoformat()}}}},
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
     )

@@ -31,7 +31,11 @@ from okta_pipeline.lib.opensearch.index_setup import (
     ensure_template,
     has_plugin,
 )
-from okta_pipeline.lib.opensearch.okta_index import OKTA_MAPPING, count_mapped_fields, index_name
+from okta_pipeline.lib.opensearch.okta_index import (
+    OKTA_MAPPING,
+    count_mapped_fields,
+    index_name,
+)
 from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, range_tags, recent_window
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "okta-samples"
@@ -151,11 +155,16 @@ def test_a_day_as_a_range_then_one_window_again_converges(
     again = load(opensearch_endpoint, prefix, tmp_path, middle, middle + WINDOW)
     assert day.success and again.success
     assert count(opensearch, prefix) == len(events)
-    assert metadata(again)["indexed"] == 0
+    window_events = LandingZone(tmp_path).read_window(middle)
+    assert (metadata(again)["indexed"], metadata(again)["unchanged"]) == (0, len(window_events))
+    assert checks(day)["count_parity"].passed and checks(again)["count_parity"].passed
     # each event sits in the daily index named after its own published date
-    for name, days in opensearch.indices.get(index=f"{prefix}-*").items():
-        assert name.startswith(prefix)
-        del days
+    opensearch.indices.refresh(index=f"{prefix}-*")
+    placed = opensearch.search(index=f"{prefix}-*", body={"size": 10_000, "_source": ["published"]})
+    assert len(placed["hits"]["hits"]) == len(events)
+    for hit in placed["hits"]["hits"]:
+        published = datetime.fromisoformat(hit["_source"]["published"].replace("Z", "+00:00"))
+        assert hit["_index"] == index_name(prefix, published)
     observations = [
         e for e in day.all_events if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION
     ]
@@ -261,6 +270,14 @@ def test_extreme_events_load_and_the_mapping_stays_bounded(
         body={"query": {"term": {"debugContext.debugData.requestUri": "/" + "y" * 1_000_000}}},
     )
     assert hit["hits"]["total"]["value"] == 0, "over-long values are kept but not indexed"
+    ordinary = opensearch.search(
+        index=f"{prefix}-*", body={"query": {"term": {"debugContext.debugData.key7": "value 7"}}}
+    )
+    assert ordinary["hits"]["total"]["value"] == 0, "keys outside the mapping are not indexed"
+    unicode = opensearch.search(
+        index=f"{prefix}-*", body={"query": {"match": {"displayMessage": "réussie"}}}
+    )
+    assert [h["_id"] for h in unicode["hits"]["hits"]] == ["e-unicode"]
 
 
 def test_an_event_opensearch_cannot_parse_is_dead_lettered_with_its_reason(
@@ -373,3 +390,39 @@ def test_retention_deletes_indices_by_their_name_date(opensearch: OpenSearch, pr
         assert outcome.startswith(("created", "updated"))
     else:
         assert outcome.startswith("unavailable")
+
+
+def test_a_write_blocked_index_stops_the_load_without_blaming_the_events(
+    opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, _ = recent_window(span=WINDOW)
+    published = format_published(int(start.timestamp() * 1000))
+    events = [{"uuid": f"blocked-{i}", "published": published, "eventType": "x"} for i in range(3)]
+    ensure_template(opensearch, prefix)
+    blocked = index_name(prefix, start)
+    opensearch.indices.create(index=blocked)
+    opensearch.indices.put_settings(index=blocked, body={"index.blocks.write": True})
+    try:
+        dead = DeadLetters(tmp_path / "dead.jsonl.gz")
+        with pytest.raises(
+            LoadInterruptedError, match=r"cluster_block_exception.*blocked for writes"
+        ):
+            load_windows(opensearch, [(start, events)], prefix, dead)
+        assert dead.count == 0, "a blocked index is not the events' fault"
+    finally:
+        opensearch.indices.put_settings(index=blocked, body={"index.blocks.write": False})
+
+
+def test_an_over_long_uuid_is_dead_lettered_instead_of_failing_the_batch(
+    opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    start, _ = recent_window(span=WINDOW)
+    published = format_published(int(start.timestamp() * 1000))
+    good = {"uuid": "ordinary", "published": published, "eventType": "x"}
+    long_id = {"uuid": "u" * 600, "published": published, "eventType": "x"}
+    ensure_template(opensearch, prefix)
+    report = load_windows(
+        opensearch, [(start, [long_id, good])], prefix, DeadLetters(tmp_path / "dead.jsonl.gz")
+    )
+    assert dict(report.failures) == {"uuid longer than 512 bytes": 1}
+    assert count(opensearch, prefix) == 1

@@ -16,6 +16,7 @@ from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, Event, window_start
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows, validate
 from okta_pipeline.lib.opensearch.index_setup import ensure_template
+from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
 # How stale the newest indexed event may be before the freshness check warns, then fails.
 FRESHNESS_WARN = timedelta(minutes=20)
@@ -92,12 +93,15 @@ def opensearch_okta_logs(
             moment += WINDOW
 
     dead_letters = DeadLetters(
-        zone.root / "_dead_letter" / prefix / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
+        zone.root
+        / "_dead_letter"
+        / prefix
+        / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run_id[:8]}.jsonl.gz"
     )
     report = load_windows(
         client, landed_windows(), prefix, dead_letters, chunk_bytes=opensearch.bulk_chunk_bytes
     )
-    client.indices.refresh(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+    client.indices.refresh(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
     indexed_counts = _documents_per_window(client, prefix, start, end)
 
     for load in report.windows.values():
@@ -180,7 +184,7 @@ def _documents_per_window(
     client: OpenSearch, prefix: str, start: datetime, end: datetime
 ) -> dict[datetime, int]:
     response: dict[str, Any] = client.search(
-        index=f"{prefix}-*",
+        index=daily_indices(prefix),
         body={
             "size": 0,
             "query": {"range": {"published": {"gte": start.isoformat(), "lt": end.isoformat()}}},
@@ -198,7 +202,7 @@ def _documents_per_window(
 
 def _newest_published(client: OpenSearch, prefix: str) -> datetime | None:
     response: dict[str, Any] = client.search(
-        index=f"{prefix}-*",
+        index=daily_indices(prefix),
         body={"size": 0, "aggs": {"newest": {"max": {"field": "published"}}}},
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
     )

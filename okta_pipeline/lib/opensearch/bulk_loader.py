@@ -28,6 +28,19 @@ from okta_pipeline.lib.opensearch.okta_index import index_name
 
 DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
 MAX_EXAMPLES = 5
+MAX_ID_BYTES = 512  # OpenSearch rejects the whole bulk request over a longer _id
+MAX_EVENT_BYTES = 90 * 1024 * 1024  # under the default http.max_content_length of 100 MB
+# Item errors that say the cluster or index cannot take writes at all: no event is at fault,
+# so the load stops (nothing is dead-lettered) and says what to fix.
+CLUSTER_PROBLEMS = {
+    "cluster_block_exception": "the index or cluster is blocked for writes (often a full "
+    "disk: free space, then clear index.blocks.read_only_allow_delete)",
+    "index_closed_exception": "the target index is closed: open it",
+    "security_exception": "the credentials may not write to this index: grant them "
+    "create_doc/index on the okta-logs-* indices",
+    "index_not_found_exception": "the index does not exist and may not be auto-created: allow "
+    "auto-creation for okta-logs-* or create the daily index",
+}
 
 
 class LoadInterruptedError(RuntimeError):
@@ -89,6 +102,8 @@ def validate(event: Event) -> tuple[str, datetime] | str:
     uuid = event.get("uuid")
     if not isinstance(uuid, str) or not uuid.strip():
         return "missing uuid"
+    if len(uuid.encode()) > MAX_ID_BYTES:
+        return f"uuid longer than {MAX_ID_BYTES} bytes"
     published = parse_published(event)
     if published is None:
         return "unparseable published"
@@ -131,9 +146,13 @@ def load_windows(
                     record_failure(load, placed, event)
                     continue
                 uuid, published = placed
+                size = len(json.dumps(event, ensure_ascii=False).encode())
+                if size > MAX_EVENT_BYTES:
+                    record_failure(load, "event larger than a bulk request may be", event)
+                    continue
                 index = index_name(prefix, published)
                 pending.setdefault((index, uuid), []).append((load, event))
-                load.bytes += len(json.dumps(event, ensure_ascii=False).encode())
+                load.bytes += size
                 yield {"_op_type": "create", "_index": index, "_id": uuid, "_source": event}
 
     retry: list[dict[str, Any]] = []
@@ -162,7 +181,7 @@ def load_windows(
         retry = bulk(iter(retry))
     for action in retry:  # still failing after every retry
         load, event = _take(pending, (action["_index"], action["_id"]))
-        record_failure(load, "server error after retries", event)
+        record_failure(load, "rejected with 429 or 5xx after every retry", event)
     return report
 
 
@@ -196,6 +215,14 @@ def _run_bulk(
             load, event = pending[key][0]
             load.finished = time.monotonic()
             status = int(outcome.get("status", 0))
+            error = outcome.get("error") or {}
+            problem = CLUSTER_PROBLEMS.get(str(error.get("type")))
+            if problem is not None:
+                raise LoadInterruptedError(
+                    f"OpenSearch refused writes to {key[0]} ({error.get('type')}: "
+                    f"{error.get('reason', '')}); {problem}. After {_stored(report)} events "
+                    "were stored the load stopped; nothing stored is lost: re-run the partitions."
+                )
             if ok and status in (200, 201):
                 load.indexed += 1
             elif status == 409:
@@ -206,7 +233,6 @@ def _run_bulk(
                 )
                 continue
             else:
-                error = outcome.get("error") or {}
                 reason = f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
                 record_failure(load, reason[:300], event)
             _take(pending, key)

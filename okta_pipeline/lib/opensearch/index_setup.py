@@ -73,6 +73,9 @@ def ensure_retention_policy(client: OpenSearch, prefix: str, retention_days: int
     }
     path = f"/_plugins/_ism/policies/{policy_id}"
     existing = client.transport.perform_request("GET", path, params={"ignore": 404})
+    stored = existing.get("policy", {}) if isinstance(existing, dict) else {}
+    if stored.get("description") == body["policy"]["description"]:
+        return f"unchanged {policy_id}"
     if isinstance(existing, dict) and existing.get("_seq_no") is not None:
         client.transport.perform_request(
             "PUT",

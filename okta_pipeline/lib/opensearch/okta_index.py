@@ -122,6 +122,11 @@ OKTA_MAPPING: dict[str, Any] = {
 }
 
 
+def daily_indices(prefix: str) -> str:
+    """A pattern matching only this prefix's daily indices (not `okta-logs-dev-*` beside it)."""
+    return f"{prefix}-2*"
+
+
 def index_name(prefix: str, published: datetime) -> str:
     """The daily index an event belongs to, from its own `published` date (UTC)."""
     return f"{prefix}-{published:%Y.%m.%d}"
