@@ -96,7 +96,7 @@ def opensearch_okta_logs(
         zone.root
         / "_dead_letter"
         / prefix
-        / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run_id[:8]}.jsonl.gz"
+        / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run.run_id[:8]}.jsonl.gz"
     )
     report = load_windows(
         client, landed_windows(), prefix, dead_letters, chunk_bytes=opensearch.bulk_chunk_bytes
