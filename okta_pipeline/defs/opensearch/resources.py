@@ -51,7 +51,9 @@ class OpenSearchResource(dg.ConfigurableResource):
     def _secret_credentials(self) -> tuple[str, str]:
         import boto3
 
-        secret = boto3.client("secretsmanager", region_name=self.aws_region).get_secret_value(
+        # The secret's region comes from the environment (AWS_REGION on ECS); aws_region is for
+        # SigV4, which does not combine with basic-auth credentials.
+        secret = boto3.client("secretsmanager").get_secret_value(
             SecretId=self.credentials_secret_id
         )
         try:
