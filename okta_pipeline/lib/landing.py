@@ -89,11 +89,15 @@ class LandingZone:
         )
 
     def read_window(self, start: datetime) -> list[Event]:
+        return [json.loads(line) for line in self.read_window_lines(start)]
+
+    def read_window_lines(self, start: datetime) -> list[str]:
+        """The window's events as the JSON lines stored (what a bulk request can send as is)."""
         path = self.window_path(start)
         if not path.is_file():
             return []
         with gzip.open(path, "rt", encoding="utf-8") as lines:
-            return [json.loads(line) for line in lines if line.strip()]
+            return [line.rstrip("\n") for line in lines if line.strip()]
 
     def has_window(self, start: datetime) -> bool:
         return self.window_path(start).is_file()

@@ -1,6 +1,5 @@
 """`opensearch_okta_logs`: the landed events of each window, indexed idempotently, with checks."""
 
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +12,8 @@ from okta_pipeline.defs.okta.automation import CATCH_UP
 from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
-from okta_pipeline.lib.landing import WINDOW, Event, window_start
-from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows, validate
+from okta_pipeline.lib.landing import WINDOW, window_start
+from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows
 from okta_pipeline.lib.opensearch.index_setup import ensure_template
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
@@ -81,15 +80,13 @@ def opensearch_okta_logs(
         context.log.info(f"Index template for {prefix}-* created or updated")
     zone = landing.zone()
     raw_counts: dict[datetime, int] = {}
-    malformed: Counter[str] = Counter()
 
-    def landed_windows() -> Iterator[tuple[datetime, list[Event]]]:
+    def landed_windows() -> Iterator[tuple[datetime, list[str]]]:
         moment = start
         while moment < end:
-            events = zone.read_window(moment)
-            raw_counts[moment] = len(events)
-            malformed.update(problem for e in events if (problem := _field_problem(e)))
-            yield moment, events
+            lines = zone.read_window_lines(moment)
+            raw_counts[moment] = len(lines)
+            yield moment, lines
             moment += WINDOW
 
     dead_letters = DeadLetters(
@@ -125,6 +122,7 @@ def opensearch_okta_logs(
         if indexed_counts.get(w, 0) != n
     }
     newest = _newest_published(client, prefix)
+    malformed = report.field_problems
     totals = {
         "indexed": sum(w.indexed for w in report.windows.values()),
         "unchanged": sum(w.unchanged for w in report.windows.values()),
@@ -169,15 +167,6 @@ def opensearch_okta_logs(
             _freshness_result(newest),
         ],
     )
-
-
-def _field_problem(event: Event) -> str | None:
-    placed = validate(event)
-    if isinstance(placed, str):
-        return placed
-    if not isinstance(event.get("eventType"), str):
-        return "missing eventType"
-    return None
 
 
 def _documents_per_window(

@@ -2,26 +2,32 @@
 
 Documents are sent with `create`: a document that already exists (a re-run) comes back as 409
 and counts as unchanged, so re-runs converge without rewriting anything. Items rejected with
-429 are retried by opensearch-py's streaming helper; items rejected with 5xx are retried here
-with backoff; items rejected for a 4xx of their own, and events that cannot be placed (no uuid,
-unparseable `published`), go to the dead-letter file with the reason.
+429 or 5xx are retried with backoff; items rejected for a 4xx of their own, and events that
+cannot be placed (no uuid, unparseable `published`), go to the dead-letter file with the reason.
+
+The bodies are built here rather than by opensearch-py's `streaming_bulk`: a landed event is
+already the JSON line to send, and the `_bulk` API answers items in request order, so results
+are matched by position. The helper's per-action expansion, re-serialization and bookkeeping
+cost more CPU than OpenSearch's own indexing on a small machine (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
+import orjson
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
-from opensearchpy.helpers import streaming_bulk
 
 from okta_pipeline.lib.landing import Event, parse_published
 from okta_pipeline.lib.opensearch.okta_index import index_name
@@ -66,6 +72,8 @@ class WindowLoad:
 class LoadReport:
     windows: dict[datetime, WindowLoad] = field(default_factory=dict)
     failures: Counter[str] = field(default_factory=Counter)
+    field_problems: Counter[str] = field(default_factory=Counter)
+    """Events lacking a required field: unplaceable ones, and those without an eventType."""
     examples: list[str] = field(default_factory=list)
     dead_letter_path: Path | None = None
 
@@ -110,9 +118,17 @@ def validate(event: Event) -> tuple[str, datetime] | str:
     return uuid, published
 
 
+@dataclass(frozen=True, slots=True)
+class _Action:
+    load: WindowLoad
+    event: Event
+    line: str
+    """The two NDJSON lines of a `create`: action and source, each ending in a newline."""
+
+
 def load_windows(
     client: OpenSearch,
-    windows: Iterable[tuple[datetime, list[Event]]],
+    windows: Iterable[tuple[datetime, Sequence[Event | str]]],
     prefix: str,
     dead_letters: DeadLetters,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -120,122 +136,180 @@ def load_windows(
     initial_backoff: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> LoadReport:
+    """Index every window's events (dicts, or JSON lines as landed) and report per window."""
     report = LoadReport()
-    # (index, id) -> the events sent under it, in order (the same uuid twice in one load is
-    # possible with hand-made input: the second is answered 409 and counts as unchanged)
-    pending: dict[tuple[str, str], list[tuple[WindowLoad, Event]]] = {}
 
-    def record_failure(load: WindowLoad, reason: str, event: Event) -> None:
-        load.failed += 1
-        report.failures[reason] += 1
-        if len(report.examples) < MAX_EXAMPLES:
-            report.examples.append(
-                f"uuid={event.get('uuid')!r} published={event.get('published')!r}: {reason}"
-            )
-        dead_letters.add(load.window, reason, event)
-        report.dead_letter_path = dead_letters.path
-
-    def actions() -> Iterator[dict[str, Any]]:
-        for window, events in windows:
+    def actions() -> Iterator[_Action]:
+        for window, items in windows:
             load = report.windows.setdefault(window, WindowLoad(window))
             load.started = time.monotonic()
             load.finished = load.started
-            for event in events:
+            for item in items:
+                # A landed JSON line is sent as it is; an event given as a dict is serialized once.
+                if isinstance(item, str):
+                    event, source = orjson.loads(item), item
+                else:
+                    event = item
+                    source = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
                 placed = validate(event)
                 if isinstance(placed, str):
-                    record_failure(load, placed, event)
+                    report.field_problems[placed] += 1
+                    _record_failure(report, dead_letters, load, placed, event)
                     continue
+                if not isinstance(event.get("eventType"), str):
+                    report.field_problems["missing eventType"] += 1
                 uuid, published = placed
-                size = len(json.dumps(event, ensure_ascii=False).encode())
+                size = len(source.encode())
                 if size > MAX_EVENT_BYTES:
-                    record_failure(load, "event larger than a bulk request may be", event)
+                    _record_failure(
+                        report, dead_letters, load, "event larger than a bulk request may be", event
+                    )
                     continue
-                index = index_name(prefix, published)
-                pending.setdefault((index, uuid), []).append((load, event))
                 load.bytes += size
-                yield {"_op_type": "create", "_index": index, "_id": uuid, "_source": event}
+                target = orjson.dumps(
+                    {"create": {"_index": index_name(prefix, published), "_id": uuid}}
+                ).decode()
+                yield _Action(load, event, f"{target}\n{source}\n")
 
-    retry: list[dict[str, Any]] = []
-
-    def bulk(batch: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Send a stream of actions; return those to retry (rejected with 429 or 5xx)."""
-        again: list[dict[str, Any]] = []
-        _run_bulk(
-            client,
-            batch,
-            chunk_bytes,
-            max_retries,
-            initial_backoff,
-            pending,
-            again,
-            record_failure,
-            report,
-        )
-        return again
-
-    retry = bulk(actions())
+    retry = _send(client, actions(), chunk_bytes, report, dead_letters)
     for attempt in range(max_retries):
         if not retry:
             break
         sleep(min(initial_backoff * 2**attempt, 30.0))
-        retry = bulk(iter(retry))
+        retry = _send(client, iter(retry), chunk_bytes, report, dead_letters)
     for action in retry:  # still failing after every retry
-        load, event = _take(pending, (action["_index"], action["_id"]))
-        record_failure(load, "rejected with 429 or 5xx after every retry", event)
+        _record_failure(
+            report,
+            dead_letters,
+            action.load,
+            "rejected with 429 or 5xx after every retry",
+            action.event,
+        )
     return report
 
 
-def _run_bulk(
-    client: OpenSearch,
-    actions: Iterator[dict[str, Any]],
-    chunk_bytes: int,
-    max_retries: int,
-    initial_backoff: float,
-    pending: dict[tuple[str, str], list[tuple[WindowLoad, Event]]],
-    retry: list[dict[str, Any]],
-    record_failure: Callable[[WindowLoad, str, Event], None],
-    report: LoadReport,
+_FAILURES = threading.Lock()  # chunks are prepared on a worker thread: both threads record
+
+
+def _record_failure(
+    report: LoadReport, dead_letters: DeadLetters, load: WindowLoad, reason: str, event: Event
 ) -> None:
-    results = streaming_bulk(
-        client,
-        actions,
-        chunk_size=10_000,
-        max_chunk_bytes=chunk_bytes,
-        raise_on_error=False,
-        raise_on_exception=True,
-        max_retries=max_retries,
-        initial_backoff=initial_backoff,  # type: ignore[arg-type]  # typed int, sleeps a float fine
-        max_backoff=30,
-        yield_ok=True,
-    )
-    try:
-        for ok, item in results:
+    with _FAILURES:
+        _record_failure_locked(report, dead_letters, load, reason, event)
+
+
+def _record_failure_locked(
+    report: LoadReport, dead_letters: DeadLetters, load: WindowLoad, reason: str, event: Event
+) -> None:
+    load.failed += 1
+    report.failures[reason] += 1
+    if len(report.examples) < MAX_EXAMPLES:
+        report.examples.append(
+            f"uuid={event.get('uuid')!r} published={event.get('published')!r}: {reason}"
+        )
+    dead_letters.add(load.window, reason, event)
+    report.dead_letter_path = dead_letters.path
+
+
+def _chunks(actions: Iterator[_Action], chunk_bytes: int) -> Iterator[list[_Action]]:
+    chunk: list[_Action] = []
+    size = 0
+    for action in actions:
+        length = len(action.line)  # characters: close enough to bytes for sizing chunks
+        if chunk and size + length > chunk_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(action)
+        size += length
+    if chunk:
+        yield chunk
+
+
+def _send(
+    client: OpenSearch,
+    actions: Iterator[_Action],
+    chunk_bytes: int,
+    report: LoadReport,
+    dead_letters: DeadLetters,
+) -> list[_Action]:
+    """Send the actions in chunks; return those to retry (rejected with 429 or 5xx)."""
+    retry: list[_Action] = []
+    for chunk, body in _prepared_ahead(_chunks(actions, chunk_bytes)):
+        response = _post(client, body, report)
+        finished = time.monotonic()
+        for action, item in zip(chunk, response["items"], strict=True):
             outcome = item.get("create") or item.get("index") or {}
-            key = (str(outcome.get("_index")), str(outcome.get("_id")))
-            load, event = pending[key][0]
-            load.finished = time.monotonic()
             status = int(outcome.get("status", 0))
-            error = outcome.get("error") or {}
-            problem = CLUSTER_PROBLEMS.get(str(error.get("type")))
-            if problem is not None:
-                raise LoadInterruptedError(
-                    f"OpenSearch refused writes to {key[0]} ({error.get('type')}: "
-                    f"{error.get('reason', '')}); {problem}. After {_stored(report)} events "
-                    "were stored the load stopped; nothing stored is lost: re-run the partitions."
-                )
-            if ok and status in (200, 201):
-                load.indexed += 1
+            action.load.finished = finished
+            if status in (200, 201):
+                action.load.indexed += 1
             elif status == 409:
-                load.unchanged += 1
-            elif status == 429 or status >= 500:
-                retry.append(
-                    {"_op_type": "create", "_index": key[0], "_id": key[1], "_source": event}
-                )
-                continue
+                action.load.unchanged += 1
             else:
-                reason = f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
-                record_failure(load, reason[:300], event)
-            _take(pending, key)
+                error = outcome.get("error") or {}
+                problem = CLUSTER_PROBLEMS.get(str(error.get("type")))
+                if problem is not None:
+                    raise LoadInterruptedError(
+                        f"OpenSearch refused writes to {outcome.get('_index')} "
+                        f"({error.get('type')}: {error.get('reason', '')}); {problem}. After "
+                        f"{_stored(report)} events were stored the load stopped; nothing "
+                        "stored is lost: re-run the partitions."
+                    )
+                if status == 429 or status >= 500:
+                    retry.append(action)
+                else:
+                    reason = (
+                        f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
+                    )
+                    _record_failure(report, dead_letters, action.load, reason[:300], action.event)
+    return retry
+
+
+def _prepared_ahead(chunks: Iterator[list[_Action]]) -> Iterator[tuple[list[_Action], str]]:
+    """Build the next chunk's body on a worker thread while the current one is in flight.
+
+    Reading, parsing and validating events holds the GIL; waiting for OpenSearch does not, so
+    the two overlap. At most two chunks wait, so memory stays bounded; an error raised while
+    preparing is re-raised here, and stopping early stops the worker.
+    """
+    ready: Queue[tuple[str, Any]] = Queue(maxsize=2)
+    stop = threading.Event()
+
+    def prepare() -> None:
+        try:
+            for chunk in chunks:
+                item = ("chunk", (chunk, "".join(action.line for action in chunk)))
+                while not stop.is_set():
+                    try:
+                        ready.put(item, timeout=0.2)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(("done", None))
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            ready.put(("error", error))
+
+    worker = threading.Thread(target=prepare, name="bulk-prepare", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "error":
+                raise value
+            if kind == "done":
+                return
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
+def _post(client: OpenSearch, body: str, report: LoadReport) -> dict[str, Any]:
+    try:
+        response: dict[str, Any] = client.bulk(body=body)
+        return response
     except (os_errors.ConnectionError, os_errors.ConnectionTimeout) as error:
         raise LoadInterruptedError(
             f"OpenSearch stopped answering during the load ({type(error).__name__}) after "
@@ -248,16 +322,6 @@ def _run_bulk(
             f"{_stored(report)} events were stored; nothing stored is lost. Check the cluster's "
             "health and the credentials' index permissions, then re-run the partitions."
         ) from None
-
-
-def _take(
-    pending: dict[tuple[str, str], list[tuple[WindowLoad, Event]]], key: tuple[str, str]
-) -> tuple[WindowLoad, Event]:
-    waiting = pending[key]
-    taken = waiting.pop(0)
-    if not waiting:
-        del pending[key]
-    return taken
 
 
 def _stored(report: LoadReport) -> int:

@@ -1,0 +1,1 @@
+"""Benchmarks that measure the pipeline side by side with baselines in the same run."""
