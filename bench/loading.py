@@ -50,7 +50,9 @@ def landed_lines(events: list[Event]) -> list[tuple[datetime, list[str]]]:
 
 
 def raw_bulk_bodies(events: list[Event], prefix: str) -> list[bytes]:
-    bodies, lines, size = [], [], 0
+    bodies: list[bytes] = []
+    lines: list[bytes] = []
+    size = 0
     for event in events:
         published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
         action = json.dumps(

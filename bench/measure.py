@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -47,7 +48,14 @@ def run_child(module: str, arguments: Sequence[str]) -> tuple[dict[str, Any], fl
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports kilobytes)."""
+    """This process's own peak resident memory, in MB.
+
+    VmHWM belongs to the address space, which exec replaces; `ru_maxrss` would also carry the
+    parent's size at fork time, so a small child of a large parent would look large.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from okta_pipeline.cli import demo_command, opensearch_commands, simulate_command
+from okta_pipeline.cli import bench_command, demo_command, opensearch_commands, simulate_command
 from okta_pipeline.lib.local_opensearch.assembly import AssemblyError
 from okta_pipeline.lib.local_opensearch.java import JavaNotFoundError
 from okta_pipeline.lib.local_opensearch.maven import MavenError
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     opensearch_commands.register(commands)
     demo_command.register(commands)
     simulate_command.register(commands)
+    bench_command.register(commands)
     return parser
 
 
