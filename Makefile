@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck validate pytest opensearch-up opensearch-down clean
+.PHONY: install demo test lint typecheck validate pytest bench bench-quick opensearch-up opensearch-down clean
 
 install: $(STAMP)
 
@@ -31,7 +31,15 @@ validate: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint typecheck validate pytest
+# The benchmark's quick mode runs as a smoke test: it checks every scenario end to end (no
+# timing is asserted; bench/RESULTS.md holds a full run's numbers).
+test: lint typecheck validate pytest bench-quick
+
+bench: install
+	$(BIN)/okta-pipeline bench
+
+bench-quick: install
+	$(BIN)/okta-pipeline bench --quick
 
 opensearch-up: install
 	$(BIN)/okta-pipeline opensearch up
