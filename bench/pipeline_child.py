@@ -78,7 +78,7 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
     def windows() -> Any:
         moment = start
         while moment < end:
-            yield moment, zone.read_window_lines(moment)
+            yield moment, zone.iter_window_lines(moment)
             moment += WINDOW
 
     with stopwatch() as watch:

@@ -89,15 +89,18 @@ class LandingZone:
         )
 
     def read_window(self, start: datetime) -> list[Event]:
-        return [json.loads(line) for line in self.read_window_lines(start)]
+        return [json.loads(line) for line in self.iter_window_lines(start)]
 
-    def read_window_lines(self, start: datetime) -> list[str]:
-        """The window's events as the JSON lines stored (what a bulk request can send as is)."""
+    def iter_window_lines(self, start: datetime) -> Iterator[str]:
+        """The window's events as the JSON lines stored (what a bulk request can send as is),
+        streamed so that memory does not grow with the size of a window."""
         path = self.window_path(start)
         if not path.is_file():
-            return []
+            return
         with gzip.open(path, "rt", encoding="utf-8") as lines:
-            return [line.rstrip("\n") for line in lines if line.strip()]
+            for line in lines:
+                if line.strip():
+                    yield line.rstrip("\n")
 
     def has_window(self, start: datetime) -> bool:
         return self.window_path(start).is_file()

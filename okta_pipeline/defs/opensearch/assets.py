@@ -81,12 +81,17 @@ def opensearch_okta_logs(
     zone = landing.zone()
     raw_counts: dict[datetime, int] = {}
 
-    def landed_windows() -> Iterator[tuple[datetime, list[str]]]:
+    def counted(moment: datetime) -> Iterator[str]:
+        raw_counts[moment] = 0
+        for line in zone.iter_window_lines(moment):
+            raw_counts[moment] += 1
+            yield line
+
+    def landed_windows() -> Iterator[tuple[datetime, Iterator[str]]]:
+        # streamed: the loader holds a chunk or two, never a whole window
         moment = start
         while moment < end:
-            lines = zone.read_window_lines(moment)
-            raw_counts[moment] = len(lines)
-            yield moment, lines
+            yield moment, counted(moment)
             moment += WINDOW
 
     dead_letters = DeadLetters(

@@ -18,7 +18,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -128,7 +128,7 @@ class _Action:
 
 def load_windows(
     client: OpenSearch,
-    windows: Iterable[tuple[datetime, Sequence[Event | str]]],
+    windows: Iterable[tuple[datetime, Iterable[Event | str]]],
     prefix: str,
     dead_letters: DeadLetters,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
