@@ -19,6 +19,7 @@ from bench.measure import run_child, table
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
+from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 
 DAY = datetime(2026, 11, 17, tzinfo=UTC)  # a Tuesday
 TOKEN = "bench-token"  # noqa: S105 - the simulator's own throwaway token
@@ -56,10 +57,7 @@ def run(client: OpenSearch, opensearch_url: str, quick: bool, tmp_root: Path) ->
                     ],
                 )
             finally:
-                client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
-                client.indices.delete_index_template(
-                    name=f"okta-logs-{prefix}", params={"ignore": 404}
-                )
+                drop_prefix(client, prefix)
                 shutil.rmtree(landing, ignore_errors=True)
         if result["documents"] != result["events"]:
             raise RuntimeError(f"backfill lost events: {result}")

@@ -22,7 +22,7 @@ from bench.measure import stopwatch, table
 from okta_pipeline.lib.landing import WINDOW, Event, window_start
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.bulk_loader import DEFAULT_CHUNK_BYTES, DeadLetters, load_windows
-from okta_pipeline.lib.opensearch.index_setup import ensure_template
+from okta_pipeline.lib.opensearch.index_setup import drop_prefix, ensure_template
 from okta_pipeline.lib.opensearch.okta_index import index_name
 
 START = datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
@@ -80,8 +80,7 @@ def _warm_up(client: OpenSearch, events: list[Event], tmp_root: Any) -> None:
                 "POST", "/_bulk", body=body, headers={"content-type": "application/x-ndjson"}
             )
     finally:
-        client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
-        client.indices.delete_index_template(name=f"okta-logs-{prefix}", params={"ignore": 404})
+        drop_prefix(client, prefix)
 
 
 def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
@@ -127,8 +126,7 @@ def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
         }
     finally:
         for prefix in prefixes.values():
-            client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
-            client.indices.delete_index_template(name=f"okta-logs-{prefix}", params={"ignore": 404})
+            drop_prefix(client, prefix)
     if counts != {"loader": count, "raw": count, "single": per_document_sample}:
         raise RuntimeError(f"document counts differ from what was sent: {counts}")
     rates = {

@@ -13,6 +13,7 @@ from opensearchpy import OpenSearch
 from bench.measure import run_child, table
 from okta_pipeline.lib.landing import LandingZone, split_into_windows
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
+from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 
 START = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -46,8 +47,7 @@ def run(client: OpenSearch, opensearch_url: str, quick: bool, tmp_root: Path) ->
                 ],
             )
         finally:
-            client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
-            client.indices.delete_index_template(name=f"okta-logs-{prefix}", params={"ignore": 404})
+            drop_prefix(client, prefix)
             shutil.rmtree(landing, ignore_errors=True)
         if result["documents"] != len(events) or result["failed"]:
             raise RuntimeError(f"scaling load lost events: {result}")

@@ -27,6 +27,7 @@ from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, LoadInterruptedError, load_windows
 from okta_pipeline.lib.opensearch.index_setup import (
     delete_expired_indices,
+    drop_prefix,
     ensure_retention_policy,
     ensure_template,
     has_plugin,
@@ -46,8 +47,7 @@ FETCHED_AT = datetime.now(UTC)
 def prefix(opensearch: OpenSearch) -> Iterator[str]:
     name = f"test-okta-{uuid.uuid4().hex[:8]}"
     yield name
-    opensearch.indices.delete(index=f"{name}-*", params={"ignore_unavailable": "true"})
-    opensearch.indices.delete_index_template(name=f"okta-logs-{name}", params={"ignore": 404})
+    drop_prefix(opensearch, name)
 
 
 def resource(endpoint: ClusterEndpoint, prefix: str, **overrides: Any) -> OpenSearchResource:

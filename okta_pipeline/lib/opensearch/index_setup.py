@@ -15,9 +15,19 @@ from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, index_templat
 ISM_PLUGIN = "opensearch-index-management"
 
 
+def template_name(prefix: str) -> str:
+    return TEMPLATE_NAME if prefix == TEMPLATE_NAME else f"{TEMPLATE_NAME}-{prefix}"
+
+
+def drop_prefix(client: OpenSearch, prefix: str) -> None:
+    """Delete a prefix's daily indices and its template (test and benchmark clean-up)."""
+    client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+    client.indices.delete_index_template(name=template_name(prefix), params={"ignore": 404})
+
+
 def ensure_template(client: OpenSearch, prefix: str, shards: int = 1, replicas: int = 0) -> bool:
     """Put the composable template if it differs from what the cluster has; True if changed."""
-    name = f"{TEMPLATE_NAME}-{prefix}" if prefix != "okta-logs" else TEMPLATE_NAME
+    name = template_name(prefix)
     desired = index_template(prefix, shards, replicas)
     # The cluster normalises what it stores (booleans become strings), so compare a hash of
     # the desired body, kept in the template's _meta.
