@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
+from okta_pipeline.lib.cluster_endpoint import external_endpoint
+from okta_pipeline.lib.local_opensearch import node
+from okta_pipeline.lib.local_opensearch.layout import NodeLayout
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,4 +23,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _bench(args: argparse.Namespace) -> int:
     from bench import run  # the benchmarks ship with the project but load only when asked for
 
-    return run.main(ensure_cluster(), quick=args.quick, as_json=args.json)
+    layout = NodeLayout.default(os.environ)
+    was_running = external_endpoint(os.environ) is not None or node.running_node(layout) is not None
+    try:
+        return run.main(ensure_cluster(), quick=args.quick, as_json=args.json)
+    finally:
+        if not was_running:  # leave the machine as we found it
+            node.stop(layout)
