@@ -9,14 +9,14 @@ import platform
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opensearchpy import OpenSearch
-
 from bench import backfill, extraction, loading, scaling
-from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, describe_components
+from okta_pipeline.lib.cluster_endpoint import describe_components
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
 OUTPUT_DIR = Path(__file__).resolve().parent / "out"
 
@@ -40,15 +40,9 @@ def machine() -> dict[str, Any]:
 
 
 def run_all(
-    endpoint: ClusterEndpoint, quick: bool, progress: Callable[[str], None]
+    endpoint: OpenSearchSettings, quick: bool, progress: Callable[[str], None]
 ) -> dict[str, Any]:
-    client = OpenSearch(
-        hosts=[endpoint.url],
-        http_auth=endpoint.auth,
-        ca_certs=endpoint.ca_certs,
-        timeout=300,
-        http_compress=True,
-    )
+    client = connect(replace(endpoint, timeout_seconds=300))
     components = describe_components(endpoint)
     results: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -83,7 +77,7 @@ def write(results: dict[str, Any]) -> Path:
     return path
 
 
-def main(endpoint: ClusterEndpoint, quick: bool, as_json: bool) -> int:
+def main(endpoint: OpenSearchSettings, quick: bool, as_json: bool) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr if as_json else sys.stdout, flush=True)
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from opensearchpy import OpenSearch
 
-from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, external_endpoint
+from okta_pipeline.lib.cluster_endpoint import external_endpoint
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
 
 @pytest.fixture(scope="session")
@@ -19,23 +20,18 @@ def local_layout() -> NodeLayout:
 
 
 @pytest.fixture(scope="session")
-def opensearch_endpoint(local_layout: NodeLayout) -> Iterator[ClusterEndpoint]:
+def opensearch_endpoint(local_layout: NodeLayout) -> Iterator[OpenSearchSettings]:
     """OPENSEARCH_URL's cluster, or the local node: started if needed, stopped if we started it."""
     external = external_endpoint(os.environ)
     if external is not None:
         yield external
         return
     running = node.start(local_layout, progress=lambda message: print(message))
-    yield ClusterEndpoint(running.url)
+    yield OpenSearchSettings(running.url)
     if running.started:
         node.stop(local_layout)
 
 
 @pytest.fixture(scope="session")
-def opensearch(opensearch_endpoint: ClusterEndpoint) -> OpenSearch:
-    return OpenSearch(
-        hosts=[opensearch_endpoint.url],
-        http_auth=opensearch_endpoint.auth,
-        ca_certs=opensearch_endpoint.ca_certs,
-        timeout=60,
-    )
+def opensearch(opensearch_endpoint: OpenSearchSettings) -> OpenSearch:
+    return connect(opensearch_endpoint)

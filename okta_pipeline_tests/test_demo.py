@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from okta_pipeline.cli.main import main
-from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.okta.helpers import recent_window
 
 
@@ -19,7 +19,7 @@ def run_demo(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object
 
 
 def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
-    opensearch_endpoint: ClusterEndpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    opensearch_endpoint: OpenSearchSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     start, end = recent_window(hours_ago=4, span=timedelta(hours=2))
     window = ["--start", start.isoformat(), "--end", end.isoformat(), "--seed", "7"]

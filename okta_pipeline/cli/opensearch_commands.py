@@ -9,12 +9,12 @@ import sys
 from dataclasses import asdict
 
 from okta_pipeline.lib.cluster_endpoint import (
-    ClusterEndpoint,
     describe_components,
     external_endpoint,
 )
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,14 +41,16 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ensure_cluster(port: int = node.DEFAULT_PORT, heap: str = node.DEFAULT_HEAP) -> ClusterEndpoint:
+def ensure_cluster(
+    port: int = node.DEFAULT_PORT, heap: str = node.DEFAULT_HEAP
+) -> OpenSearchSettings:
     """The cluster named by OPENSEARCH_URL, or the local node, started when it is not running."""
     external = external_endpoint(os.environ)
     if external is not None:
         progress(f"OPENSEARCH_URL is set: using {external.url}; nothing provisioned.")
         return external
     running = node.start(NodeLayout.default(os.environ), port=port, heap=heap, progress=progress)
-    return ClusterEndpoint(running.url)
+    return OpenSearchSettings(running.url)
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-
-@dataclass(frozen=True)
-class ClusterEndpoint:
-    url: str
-    """Never carries credentials, so it is safe to print."""
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_certs: str | None = None
-
-    @property
-    def auth(self) -> tuple[str, str] | None:
-        return (self.username, self.password or "") if self.username else None
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 
 
 def without_credentials(url: str) -> str:
@@ -29,7 +18,7 @@ def without_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def external_endpoint(environ: Mapping[str, str]) -> ClusterEndpoint | None:
+def external_endpoint(environ: Mapping[str, str]) -> OpenSearchSettings | None:
     """The cluster named by OPENSEARCH_URL (plus OPENSEARCH_USERNAME/PASSWORD/CA_CERTS), if any."""
     url = environ.get("OPENSEARCH_URL", "").strip()
     if not url:
@@ -40,8 +29,8 @@ def external_endpoint(environ: Mapping[str, str]) -> ClusterEndpoint | None:
             "OPENSEARCH_URL must be an http(s) URL such as https://search.example.com:443, "
             f"got {without_credentials(url)!r}"
         )
-    return ClusterEndpoint(
-        url=without_credentials(url),
+    return OpenSearchSettings(
+        url=without_credentials(url),  # credentials live apart, so the URL is safe to print
         username=environ.get("OPENSEARCH_USERNAME") or parts.username,
         password=environ.get("OPENSEARCH_PASSWORD") or parts.password,
         ca_certs=environ.get("OPENSEARCH_CA_CERTS") or None,
@@ -55,9 +44,9 @@ class ClusterComponents:
     plugins: list[str]
 
 
-def describe_components(endpoint: ClusterEndpoint, timeout: float = 10.0) -> ClusterComponents:
+def describe_components(endpoint: OpenSearchSettings, timeout: float = 10.0) -> ClusterComponents:
     """The OpenSearch version, modules and plugins of the node answering at `endpoint`."""
-    verify: bool | str = endpoint.ca_certs or True
+    verify: bool | str = endpoint.ca_certs or endpoint.verify_certs
     response = httpx.get(
         f"{endpoint.url}/_nodes/_local/plugins", auth=endpoint.auth, verify=verify, timeout=timeout
     )

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from okta_pipeline.cli.main import main
-from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, external_endpoint
+from okta_pipeline.lib.cluster_endpoint import external_endpoint
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.assembly import Assembly, core_distribution
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
 from okta_pipeline.lib.local_opensearch.maven import MavenCache
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 
 local_only = pytest.mark.skipif(
     external_endpoint(os.environ) is not None,
@@ -25,7 +26,7 @@ local_only = pytest.mark.skipif(
 
 @local_only
 def test_status_lists_the_rebuilt_modules_and_installed_plugins(
-    opensearch_endpoint: ClusterEndpoint, capsys: pytest.CaptureFixture[str]
+    opensearch_endpoint: OpenSearchSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["opensearch", "status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -46,7 +47,7 @@ def test_status_lists_the_rebuilt_modules_and_installed_plugins(
 
 @local_only
 def test_up_when_running_is_a_no_op_that_prints_the_url(
-    opensearch_endpoint: ClusterEndpoint,
+    opensearch_endpoint: OpenSearchSettings,
     local_layout: NodeLayout,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -62,7 +63,7 @@ def test_up_when_running_is_a_no_op_that_prints_the_url(
 
 @local_only
 def test_second_provisioning_needs_no_download(
-    opensearch_endpoint: ClusterEndpoint, local_layout: NodeLayout
+    opensearch_endpoint: OpenSearchSettings, local_layout: NodeLayout
 ) -> None:
     """The node was assembled once; its downloads are served from the cache without mvn."""
     assembly = Assembly.load(local_layout.assembly_record)

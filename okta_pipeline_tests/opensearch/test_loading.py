@@ -18,13 +18,14 @@ from opensearchpy import OpenSearch
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
-from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, external_endpoint
+from okta_pipeline.lib.cluster_endpoint import external_endpoint
 from okta_pipeline.lib.landing import WINDOW, Event, LandingZone, split_into_windows, window_start
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
 from okta_pipeline.lib.okta_simulator.events import format_published
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, LoadInterruptedError, load_windows
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import (
     delete_expired_indices,
     drop_prefix,
@@ -50,7 +51,7 @@ def prefix(opensearch: OpenSearch) -> Iterator[str]:
     drop_prefix(opensearch, name)
 
 
-def resource(endpoint: ClusterEndpoint, prefix: str, **overrides: Any) -> OpenSearchResource:
+def resource(endpoint: OpenSearchSettings, prefix: str, **overrides: Any) -> OpenSearchResource:
     return OpenSearchResource(
         url=endpoint.url,
         username=endpoint.username,
@@ -69,7 +70,7 @@ def land(root: Path, org: SimulatedOrg, start: datetime, end: datetime) -> list[
 
 
 def load(
-    endpoint: ClusterEndpoint, prefix: str, root: Path, start: datetime, end: datetime
+    endpoint: OpenSearchSettings, prefix: str, root: Path, start: datetime, end: datetime
 ) -> dg.ExecuteInProcessResult:
     resources = {
         "opensearch": resource(endpoint, prefix),
@@ -128,7 +129,7 @@ def count(client: OpenSearch, prefix: str) -> int:
 
 
 def test_loading_a_window_three_times_leaves_exactly_the_raw_events(
-    opensearch_endpoint: ClusterEndpoint, opensearch: OpenSearch, prefix: str, tmp_path: Path
+    opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch, prefix: str, tmp_path: Path
 ) -> None:
     start, end = recent_window(span=WINDOW)
     events = land(tmp_path, SimulatedOrg(seed=51, events_per_minute=300), start, end)
@@ -146,7 +147,7 @@ def test_loading_a_window_three_times_leaves_exactly_the_raw_events(
 
 
 def test_a_day_as_a_range_then_one_window_again_converges(
-    opensearch_endpoint: ClusterEndpoint, opensearch: OpenSearch, prefix: str, tmp_path: Path
+    opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch, prefix: str, tmp_path: Path
 ) -> None:
     start, end = recent_window(hours_ago=6, span=timedelta(days=1))
     events = land(tmp_path, SimulatedOrg(seed=52, events_per_minute=4), start, end)
@@ -297,7 +298,7 @@ def test_an_event_opensearch_cannot_parse_is_dead_lettered_with_its_reason(
 
 
 def test_malformed_events_are_dead_lettered_reported_and_the_rest_loads(
-    opensearch_endpoint: ClusterEndpoint, opensearch: OpenSearch, prefix: str, tmp_path: Path
+    opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch, prefix: str, tmp_path: Path
 ) -> None:
     start, end = recent_window(span=WINDOW)
     good = [
@@ -332,7 +333,7 @@ def test_malformed_events_are_dead_lettered_reported_and_the_rest_loads(
     reason="needs the local node, which this test stops and restarts",
 )
 def test_a_node_stopped_mid_load_fails_clearly_and_a_rerun_converges(
-    opensearch_endpoint: ClusterEndpoint,
+    opensearch_endpoint: OpenSearchSettings,
     opensearch: OpenSearch,
     local_layout: NodeLayout,
     prefix: str,

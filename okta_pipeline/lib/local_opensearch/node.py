@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from okta_pipeline.lib.cluster_endpoint import ClusterEndpoint, describe_components
+from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.local_opensearch.assembly import (
     PLUGIN_PURPOSE,
     Assembly,
@@ -27,6 +27,7 @@ from okta_pipeline.lib.local_opensearch.assembly import (
 )
 from okta_pipeline.lib.local_opensearch.java import JavaRuntime, find_java
 from okta_pipeline.lib.local_opensearch.layout import SERVICE_USER, NodeLayout
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 
 DEFAULT_PORT = 9200
 DEFAULT_HEAP = "512m"
@@ -148,7 +149,7 @@ def status(layout: NodeLayout) -> NodeStatus:
     node = running_node(layout)
     if node is None:
         return NodeStatus(False, None, None, None, [], [], unavailable)
-    components = describe_components(ClusterEndpoint(node.url))
+    components = describe_components(OpenSearchSettings(node.url))
     return NodeStatus(
         running=True,
         url=node.url,

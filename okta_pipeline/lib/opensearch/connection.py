@@ -21,6 +21,11 @@ class OpenSearchSettings:
     timeout_seconds: float = 60.0
     compress: bool = True
 
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """Basic-auth credentials, when a username is set."""
+        return (self.username, self.password or "") if self.username else None
+
 
 def connect(settings: OpenSearchSettings) -> OpenSearch:
     if settings.username and settings.aws_region:
@@ -36,8 +41,8 @@ def connect(settings: OpenSearchSettings) -> OpenSearch:
                 "instance role); SigV4 signing needs them"
             )
         auth = Urllib3AWSV4SignerAuth(credentials, settings.aws_region, settings.aws_service)
-    elif settings.username:
-        auth = (settings.username, settings.password or "")
+    else:
+        auth = settings.auth
     return OpenSearch(
         hosts=[settings.url],
         http_auth=auth,
