@@ -1,0 +1,261 @@
+# Dagster on ECS Fargate: the webserver (UI), the daemon (schedules, sensors, automation, run
+# queue and monitoring), a code server (loads okta_pipeline.definitions over gRPC), and one
+# Fargate task per run launched by Dagster's EcsRunLauncher from the "run" task definition.
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+}
+
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  cluster_name       = aws_ecs_cluster.this.name
+  capacity_providers = ["FARGATE"]
+  default_capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    weight            = 1
+  }
+}
+
+# The code server is found by name: code.<name>.internal.
+resource "aws_service_discovery_private_dns_namespace" "this" {
+  name = local.discovery_domain
+  vpc  = var.vpc_id
+}
+
+resource "aws_service_discovery_service" "code_server" {
+  name = "code"
+  dns_config {
+    namespace_id   = aws_service_discovery_private_dns_namespace.this.id
+    routing_policy = "MULTIVALUE"
+    dns_records {
+      type = "A"
+      ttl  = 10
+    }
+  }
+  health_check_custom_config {
+    failure_threshold = 1
+  }
+}
+
+locals {
+  image = "${aws_ecr_repository.this.repository_url}:${var.image_tag}"
+
+  # Read by deploy/dagster.yaml and deploy/workspace.yaml in every Dagster process.
+  dagster_environment = {
+    AWS_REGION                  = var.region
+    DAGSTER_PG_HOST             = aws_db_instance.dagster.address
+    DAGSTER_PG_USERNAME         = local.db_username
+    DAGSTER_PG_DB               = local.db_name
+    DAGSTER_COMPUTE_LOGS_BUCKET = aws_s3_bucket.artifacts.bucket
+    DAGSTER_CODE_SERVER_HOST    = local.code_server_host
+    DAGSTER_CODE_SERVER_PORT    = tostring(local.code_server_port)
+  }
+
+  # Read by okta_pipeline.definitions (the code server and every run).
+  pipeline_environment = {
+    OKTA_BASE_URL                     = var.okta_base_url
+    OKTA_AUTH_METHOD                  = var.okta_auth_method
+    OKTA_RATE_LIMIT_SHARE             = tostring(var.okta_rate_limit_share)
+    OKTA_PIPELINE_FETCH_EVERY_MINUTES = tostring(var.fetch_every_minutes)
+    OKTA_PIPELINE_SETTLE_MINUTES      = tostring(var.settle_minutes)
+    OKTA_PIPELINE_LANDING_ROOT        = local.landing_mount_path
+    OPENSEARCH_URL                    = "https://${aws_opensearch_domain.this.endpoint}"
+    OPENSEARCH_AWS_REGION             = var.region
+    OPENSEARCH_REPLICAS               = "1"
+    OPENSEARCH_RETENTION_DAYS         = tostring(var.opensearch_retention_days)
+  }
+
+  # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME
+  # lives there; the image's entrypoint copies the instance configuration into it).
+  containers = {
+    webserver = {
+      command     = ["dagster-webserver", "--host", "0.0.0.0", "--port", tostring(local.webserver_port), "--workspace", "/opt/okta-pipeline/deploy/workspace.yaml"]
+      environment = local.dagster_environment
+      secrets     = [local.db_password_secret]
+      ports       = [local.webserver_port]
+    }
+    daemon = {
+      command = ["dagster-daemon", "run", "--workspace", "/opt/okta-pipeline/deploy/workspace.yaml"]
+      environment = merge(local.dagster_environment, {
+        DAGSTER_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn
+      })
+      secrets = [local.db_password_secret]
+      ports   = []
+    }
+    code_server = {
+      command = ["dagster", "code-server", "start", "--host", "0.0.0.0", "--port", tostring(local.code_server_port), "--module-name", "okta_pipeline.definitions", "--location-name", "okta_pipeline"]
+      environment = merge(local.dagster_environment, local.pipeline_environment, {
+        DAGSTER_CURRENT_IMAGE = local.image
+      })
+      secrets = [local.db_password_secret]
+      ports   = [local.code_server_port]
+    }
+  }
+}
+
+resource "aws_ecs_task_definition" "service" {
+  for_each = local.containers
+
+  family                   = "${var.name}-${replace(each.key, "_", "-")}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.task_sizes[each.key].cpu
+  memory                   = var.task_sizes[each.key].memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = each.key == "webserver" ? aws_iam_role.webserver.arn : each.key == "daemon" ? aws_iam_role.daemon.arn : null
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([{
+    name                   = replace(each.key, "_", "-")
+    image                  = local.image
+    essential              = true
+    command                = each.value.command
+    readonlyRootFilesystem = true
+    user                   = "10001:10001"
+    environment            = [for key, value in each.value.environment : { name = key, value = value }]
+    secrets                = each.value.secrets
+    portMappings           = [for port in each.value.ports : { containerPort = port, protocol = "tcp" }]
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.ecs[each.key].name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = replace(each.key, "_", "-")
+      }
+    }
+  }])
+}
+
+# Runs: the EcsRunLauncher starts this task definition (container "run") with the run's command.
+# Its secrets are listed here explicitly; nothing is picked up by tag.
+resource "aws_ecs_task_definition" "run" {
+  family                   = "${var.name}-run"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.task_sizes.run.cpu
+  memory                   = var.task_sizes.run.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.run.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  volume {
+    name = "landing"
+    efs_volume_configuration {
+      file_system_id     = aws_efs_file_system.landing.id
+      transit_encryption = "ENABLED"
+      authorization_config {
+        access_point_id = aws_efs_access_point.landing.id
+        iam             = "ENABLED"
+      }
+    }
+  }
+
+  container_definitions = jsonencode([{
+    name                   = "run"
+    image                  = local.image
+    essential              = true
+    readonlyRootFilesystem = true
+    user                   = "10001:10001"
+    environment            = [for key, value in merge(local.dagster_environment, local.pipeline_environment) : { name = key, value = value }]
+    secrets                = concat([local.db_password_secret], local.okta_secrets)
+    mountPoints = [
+      { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
+      { sourceVolume = "landing", containerPath = local.landing_mount_path, readOnly = false },
+    ]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.ecs["run"].name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "run"
+      }
+    }
+  }])
+}
+
+resource "aws_ecs_service" "webserver" {
+  name                   = "${var.name}-webserver"
+  cluster                = aws_ecs_cluster.this.id
+  task_definition        = aws_ecs_task_definition.service["webserver"].arn
+  desired_count          = 1
+  launch_type            = "FARGATE"
+  platform_version       = "1.4.0"
+  propagate_tags         = "SERVICE"
+  enable_execute_command = false
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.dagster.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.webserver.arn
+    container_name   = "webserver"
+    container_port   = local.webserver_port
+  }
+
+  depends_on = [aws_lb_listener.https]
+}
+
+# Exactly one daemon: a second one would run schedules and sensors twice. The old task stops
+# before the new one starts on deploy.
+resource "aws_ecs_service" "daemon" {
+  name                               = "${var.name}-daemon"
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.service["daemon"].arn
+  desired_count                      = 1
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+  launch_type                        = "FARGATE"
+  platform_version                   = "1.4.0"
+  propagate_tags                     = "SERVICE"
+  enable_execute_command             = false
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.dagster.id]
+    assign_public_ip = false
+  }
+}
+
+resource "aws_ecs_service" "code_server" {
+  name                   = "${var.name}-code-server"
+  cluster                = aws_ecs_cluster.this.id
+  task_definition        = aws_ecs_task_definition.service["code_server"].arn
+  desired_count          = 1
+  launch_type            = "FARGATE"
+  platform_version       = "1.4.0"
+  propagate_tags         = "SERVICE"
+  enable_execute_command = false
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.dagster.id]
+    assign_public_ip = false
+  }
+
+  service_registries {
+    registry_arn = aws_service_discovery_service.code_server.arn
+  }
+}

@@ -1,0 +1,199 @@
+# One role per kind of task, each allowed only what that task does.
+#   execution  - ECS itself: pull the image, write logs, read the secrets injected at start
+#   webserver  - read run output from S3; stop runs the user terminates
+#   daemon     - launch, watch and stop run tasks (EcsRunLauncher, run monitoring)
+#   run        - the pipeline: land events on EFS, write run output, index into OpenSearch
+# The code server only loads definitions and evaluates sensors: it gets no task role.
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name_prefix        = "${var.name}-execution-"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy" "execution" {
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions
+  }
+  statement {
+    sid       = "PullTheImage"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+    resources = [aws_ecr_repository.this.arn]
+  }
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [for group in aws_cloudwatch_log_group.ecs : "${group.arn}:*"]
+  }
+  statement {
+    sid       = "InjectSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.okta.arn, aws_secretsmanager_secret.dagster_db.arn]
+  }
+  statement {
+    sid       = "DecryptSecretsAndImage"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+resource "aws_iam_role" "webserver" {
+  name_prefix        = "${var.name}-webserver-"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy" "webserver" {
+  role   = aws_iam_role.webserver.id
+  policy = data.aws_iam_policy_document.webserver.json
+}
+
+data "aws_iam_policy_document" "webserver" {
+  source_policy_documents = [data.aws_iam_policy_document.read_compute_logs.json]
+
+  statement {
+    sid       = "TerminateRuns"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+}
+
+data "aws_iam_policy_document" "read_compute_logs" {
+  statement {
+    sid       = "ReadComputeLogs"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/compute-logs/*"]
+  }
+  statement {
+    sid       = "ListComputeLogs"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["compute-logs/*"]
+    }
+  }
+  statement {
+    sid       = "DecryptComputeLogs"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+resource "aws_iam_role" "daemon" {
+  name_prefix        = "${var.name}-daemon-"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy" "daemon" {
+  role   = aws_iam_role.daemon.id
+  policy = data.aws_iam_policy_document.daemon.json
+}
+
+data "aws_iam_policy_document" "daemon" {
+  source_policy_documents = [data.aws_iam_policy_document.read_compute_logs.json]
+
+  statement {
+    sid       = "LaunchRunTasks"
+    actions   = ["ecs:RunTask"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task-definition/${aws_ecs_task_definition.run.family}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.this.arn]
+    }
+  }
+  statement {
+    sid       = "TagRunTasks"
+    actions   = ["ecs:TagResource"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+  statement {
+    sid       = "WatchAndStopRunTasks"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+  statement {
+    sid = "ReadTaskConfiguration"
+    # DescribeTaskDefinition and DescribeNetworkInterfaces have no resource-level permissions;
+    # the launcher reads its own task's subnets and security groups to place runs beside it.
+    actions   = ["ecs:DescribeTaskDefinition", "ec2:DescribeNetworkInterfaces"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "HandRolesToRunTasks"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.run.arn, aws_iam_role.execution.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "run" {
+  name_prefix        = "${var.name}-run-"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy" "run" {
+  role   = aws_iam_role.run.id
+  policy = data.aws_iam_policy_document.run.json
+}
+
+data "aws_iam_policy_document" "run" {
+  source_policy_documents = [data.aws_iam_policy_document.read_compute_logs.json]
+
+  statement {
+    sid       = "WriteComputeLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/compute-logs/*"]
+  }
+  statement {
+    sid       = "EncryptComputeLogs"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+  statement {
+    sid       = "LandingZone"
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.landing.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.landing.arn]
+    }
+  }
+  statement {
+    sid       = "OpenSearch"
+    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+    resources = ["${aws_opensearch_domain.this.arn}/*"]
+  }
+}

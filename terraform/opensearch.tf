@@ -1,0 +1,129 @@
+# Amazon OpenSearch Service: in the VPC, fine-grained access control, encrypted at rest and
+# between nodes, HTTPS only with TLS 1.2+, audit and error logs to CloudWatch.
+#
+# The pipeline's run role is the fine-grained access control master user: the pipeline owns
+# its index templates, retention (ISM) policies and detection monitors, and signs requests with
+# SigV4, so no OpenSearch password exists to leak or rotate. Map further IAM roles (or SAML
+# groups for Dashboards) to OpenSearch roles after apply; see the README.
+
+resource "aws_iam_service_linked_role" "opensearch" {
+  count            = var.create_opensearch_service_linked_role ? 1 : 0
+  aws_service_name = "opensearchservice.amazonaws.com"
+}
+
+resource "aws_opensearch_domain" "this" {
+  domain_name    = var.name
+  engine_version = "OpenSearch_2.19"
+
+  cluster_config {
+    instance_type            = var.opensearch_instance_type
+    instance_count           = var.opensearch_instance_count
+    zone_awareness_enabled   = true
+    dedicated_master_enabled = var.opensearch_dedicated_master_type != null
+    dedicated_master_type    = var.opensearch_dedicated_master_type
+    dedicated_master_count   = var.opensearch_dedicated_master_type != null ? 3 : null
+
+    zone_awareness_config {
+      availability_zone_count = 2
+    }
+  }
+
+  ebs_options {
+    ebs_enabled = true
+    volume_type = "gp3"
+    volume_size = var.opensearch_volume_size_gb
+  }
+
+  vpc_options {
+    subnet_ids         = slice(var.private_subnet_ids, 0, 2)
+    security_group_ids = [aws_security_group.opensearch.id]
+  }
+
+  encrypt_at_rest {
+    enabled    = true
+    kms_key_id = aws_kms_key.this.arn
+  }
+
+  node_to_node_encryption {
+    enabled = true
+  }
+
+  domain_endpoint_options {
+    enforce_https       = true
+    tls_security_policy = "Policy-Min-TLS-1-2-PFS-2023-10"
+  }
+
+  advanced_security_options {
+    enabled                        = true
+    anonymous_auth_enabled         = false
+    internal_user_database_enabled = false
+    master_user_options {
+      master_user_arn = aws_iam_role.run.arn
+    }
+  }
+
+  dynamic "log_publishing_options" {
+    for_each = local.opensearch_log_groups
+    content {
+      log_type                 = log_publishing_options.key
+      cloudwatch_log_group_arn = aws_cloudwatch_log_group.opensearch[log_publishing_options.key].arn
+    }
+  }
+
+  auto_tune_options {
+    desired_state       = "ENABLED"
+    rollback_on_disable = "NO_ROLLBACK"
+  }
+
+  software_update_options {
+    auto_software_update_enabled = true
+  }
+
+  access_policies = data.aws_iam_policy_document.opensearch_access.json
+
+  depends_on = [
+    aws_iam_service_linked_role.opensearch,
+    aws_cloudwatch_log_resource_policy.opensearch,
+  ]
+}
+
+# Who may send requests at all; fine-grained access control then decides what each may do.
+data "aws_iam_policy_document" "opensearch_access" {
+  statement {
+    sid       = "PipelineAndAdministrators"
+    actions   = ["es:ESHttp*"]
+    resources = ["arn:${local.partition}:es:${var.region}:${local.account_id}:domain/${var.name}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = concat([aws_iam_role.run.arn], var.opensearch_admin_role_arns)
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "opensearch" {
+  for_each          = local.opensearch_log_groups
+  name              = each.value
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+}
+
+resource "aws_cloudwatch_log_resource_policy" "opensearch" {
+  policy_name     = "${var.name}-opensearch-logs"
+  policy_document = data.aws_iam_policy_document.opensearch_logs.json
+}
+
+data "aws_iam_policy_document" "opensearch_logs" {
+  statement {
+    actions   = ["logs:PutLogEvents", "logs:CreateLogStream"]
+    resources = [for group in aws_cloudwatch_log_group.opensearch : "${group.arn}:*"]
+    principals {
+      type        = "Service"
+      identifiers = ["es.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}

@@ -1,0 +1,56 @@
+# Names and addresses only: no output carries a secret value.
+
+output "dagster_ui_url" {
+  description = "The Dagster UI (resolve the load balancer's name from an allowed network, or point a DNS record for your certificate's name at it)."
+  value       = "https://${aws_lb.ui.dns_name}"
+}
+
+output "ecr_repository_url" {
+  description = "Push the image built from deploy/Dockerfile here, tagged with image_tag."
+  value       = aws_ecr_repository.this.repository_url
+}
+
+output "okta_secret_arn" {
+  description = "Put the Okta credentials here as JSON (see README, step 3)."
+  value       = aws_secretsmanager_secret.okta.arn
+}
+
+output "jira_secret_arn" {
+  description = "Put the Jira API token here as JSON, for alert routing."
+  value       = aws_secretsmanager_secret.jira.arn
+}
+
+output "okta_secret_keys" {
+  description = "The JSON keys the Okta secret must hold for okta_auth_method."
+  value       = sort(values(local.okta_secret_keys))
+}
+
+output "opensearch_endpoint" {
+  description = "The OpenSearch domain's HTTPS endpoint (in the VPC)."
+  value       = "https://${aws_opensearch_domain.this.endpoint}"
+}
+
+output "opensearch_dashboards_url" {
+  description = "OpenSearch Dashboards (in the VPC)."
+  value       = "https://${aws_opensearch_domain.this.dashboard_endpoint}"
+}
+
+output "pipeline_role_arn" {
+  description = "The run tasks' IAM role: the OpenSearch fine-grained access control master user."
+  value       = aws_iam_role.run.arn
+}
+
+output "ecs_cluster_name" {
+  description = "ECS cluster of the Dagster services and runs."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "landing_file_system_id" {
+  description = "EFS file system of the landing zone."
+  value       = aws_efs_file_system.landing.id
+}
+
+output "compute_logs_bucket" {
+  description = "S3 bucket of Dagster's compute logs."
+  value       = aws_s3_bucket.artifacts.bucket
+}

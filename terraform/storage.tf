@@ -1,0 +1,296 @@
+# ---------------------------------------------------------------------------------------------
+# S3: Dagster's compute logs (run stdout/stderr), with a separate bucket for access logs.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "artifacts" {
+  bucket_prefix = "${var.name}-artifacts-"
+  force_destroy = false
+}
+
+resource "aws_s3_bucket_ownership_controls" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "artifacts" {
+  bucket                  = aws_s3_bucket.artifacts.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+
+  rule {
+    id     = "expire-compute-logs"
+    status = "Enabled"
+    filter {
+      prefix = "compute-logs/"
+    }
+    expiration {
+      days = var.compute_log_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 2
+    }
+  }
+}
+
+resource "aws_s3_bucket_logging" "artifacts" {
+  bucket        = aws_s3_bucket.artifacts.id
+  target_bucket = aws_s3_bucket.access_logs.id
+  target_prefix = "s3/artifacts/"
+}
+
+resource "aws_s3_bucket_policy" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  policy = data.aws_iam_policy_document.tls_only["artifacts"].json
+  # The policy must follow the public access block, or S3 may reject it as public.
+  depends_on = [aws_s3_bucket_public_access_block.artifacts]
+}
+
+# Access logs of the artifacts bucket and of the load balancer. The load balancer can only
+# write to a bucket encrypted with S3-managed keys, hence AES256 here.
+resource "aws_s3_bucket" "access_logs" {
+  bucket_prefix = "${var.name}-access-logs-"
+  force_destroy = false
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket                  = aws_s3_bucket.access_logs.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.log_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 2
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket     = aws_s3_bucket.access_logs.id
+  policy     = data.aws_iam_policy_document.access_logs.json
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  for_each = {
+    artifacts   = aws_s3_bucket.artifacts.arn
+    access_logs = aws_s3_bucket.access_logs.arn
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value, "${each.value}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+# The load balancer's log writer is an AWS account of the region's (regions older than
+# August 2022) or a service principal (newer regions); both are allowed.
+data "aws_elb_service_account" "current" {}
+
+data "aws_iam_policy_document" "access_logs" {
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["access_logs"].json]
+
+  statement {
+    sid       = "S3ServerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs.arn}/s3/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "LoadBalancerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs.arn}/alb/AWSLogs/${local.account_id}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
+    }
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# EFS: the landing zone. The pipeline's landing zone is a file system with per-window locks
+# and atomic renames (okta_pipeline/lib/landing.py); EFS gives every run task the same one.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_efs_file_system" "landing" {
+  creation_token   = "${var.name}-landing"
+  encrypted        = true
+  kms_key_id       = aws_kms_key.this.arn
+  performance_mode = "generalPurpose"
+  throughput_mode  = "elastic"
+
+  # Windows older than the lookback are read again only by backfills and re-loads.
+  lifecycle_policy {
+    transition_to_ia = "AFTER_30_DAYS"
+  }
+  lifecycle_policy {
+    transition_to_primary_storage_class = "AFTER_1_ACCESS"
+  }
+
+  tags = { Name = "${var.name}-landing" }
+}
+
+resource "aws_efs_backup_policy" "landing" {
+  file_system_id = aws_efs_file_system.landing.id
+  backup_policy {
+    status = "ENABLED"
+  }
+}
+
+resource "aws_efs_mount_target" "landing" {
+  for_each        = toset(var.private_subnet_ids)
+  file_system_id  = aws_efs_file_system.landing.id
+  subnet_id       = each.value
+  security_groups = [aws_security_group.landing.id]
+}
+
+# Every task mounts the same directory as the same POSIX user, whatever user the image runs as.
+resource "aws_efs_access_point" "landing" {
+  file_system_id = aws_efs_file_system.landing.id
+  posix_user {
+    uid = 10001
+    gid = 10001
+  }
+  root_directory {
+    path = "/landing"
+    creation_info {
+      owner_uid   = 10001
+      owner_gid   = 10001
+      permissions = "750"
+    }
+  }
+}
+
+resource "aws_efs_file_system_policy" "landing" {
+  file_system_id = aws_efs_file_system.landing.id
+  policy         = data.aws_iam_policy_document.landing_fs.json
+}
+
+data "aws_iam_policy_document" "landing_fs" {
+  statement {
+    sid       = "RunTasksThroughTheAccessPointOnly"
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.landing.arn]
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.run.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.landing.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["*"]
+    resources = [aws_efs_file_system.landing.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}

@@ -1,0 +1,312 @@
+# ---------------------------------------------------------------------------------------------
+# Where it runs
+# ---------------------------------------------------------------------------------------------
+
+variable "name" {
+  type        = string
+  description = "Prefix for every resource name; also the OpenSearch domain name (3-28 lowercase letters, digits, hyphens)."
+  default     = "okta-pipeline"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,27}$", var.name))
+    error_message = "name must be 3-28 characters of lowercase letters, digits and hyphens, starting with a letter (an OpenSearch domain name rule)."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region to deploy into, e.g. us-east-1."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must look like us-east-1 or eu-central-1."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource, on top of Project and ManagedBy."
+  default     = {}
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC to place everything in. Its private subnets need a route to the internet (NAT) to reach Okta, ECR, Secrets Manager and CloudWatch."
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must be a VPC id such as vpc-0abc12345def67890."
+  }
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets in at least two availability zones, for ECS tasks, RDS, EFS, the OpenSearch domain and the internal load balancer."
+
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2 && alltrue([for id in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
+    error_message = "Give at least two subnet ids (subnet-...), in different availability zones."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Who reaches the Dagster UI
+# ---------------------------------------------------------------------------------------------
+
+variable "ui_allowed_cidrs" {
+  type        = list(string)
+  description = "CIDR ranges (VPN, office, bastion) allowed to reach the Dagster UI on the internal load balancer. The Dagster UI has no login of its own, so keep this narrow."
+
+  validation {
+    condition     = length(var.ui_allowed_cidrs) > 0 && alltrue([for c in var.ui_allowed_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "Give at least one valid CIDR; 0.0.0.0/0 is refused because the Dagster UI has no authentication."
+  }
+}
+
+variable "ui_certificate_arn" {
+  type        = string
+  description = "ACM certificate for the Dagster UI's HTTPS listener (the load balancer serves HTTPS only)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$", var.ui_certificate_arn))
+    error_message = "ui_certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------------------------
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the okta_pipeline image in this deployment's ECR repository (built from deploy/Dockerfile). Tags are immutable: deploy a new version by pushing a new tag and applying."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
+    error_message = "image_tag must be a valid Docker tag other than 'latest' (tags are immutable here)."
+  }
+}
+
+variable "okta_base_url" {
+  type        = string
+  description = "Your Okta org's URL, e.g. https://example.okta.com (no path)."
+
+  validation {
+    condition     = can(regex("^https://[A-Za-z0-9.-]+$", var.okta_base_url))
+    error_message = "okta_base_url must be https://<org host> with no path or trailing slash."
+  }
+}
+
+variable "okta_auth_method" {
+  type        = string
+  description = "How the pipeline authenticates to Okta: 'ssws' (an API token) or 'oauth' (a service app with private_key_jwt, scope okta.logs.read). Decides which keys the Okta secret must hold."
+  default     = "oauth"
+
+  validation {
+    condition     = contains(["ssws", "oauth"], var.okta_auth_method)
+    error_message = "okta_auth_method must be 'ssws' or 'oauth'."
+  }
+}
+
+variable "okta_oauth_uses_dpop" {
+  type        = bool
+  description = "Whether the Okta service app requires DPoP-bound tokens (newer apps do); the Okta secret then also holds dpop_private_key. Ignored for 'ssws'."
+  default     = true
+}
+
+variable "fetch_every_minutes" {
+  type        = number
+  description = "Fetch cadence: how often the newest 5-minute windows are fetched from Okta (and then loaded). 5 fetches each window as it closes; 15 fetches three windows per run and spends a third of the Okta requests and ECS runs."
+  default     = 5
+
+  validation {
+    condition     = contains([5, 10, 15, 20, 30, 60], var.fetch_every_minutes)
+    error_message = "fetch_every_minutes must be one of 5, 10, 15, 20, 30 or 60 (a whole number of windows that divides an hour)."
+  }
+}
+
+variable "settle_minutes" {
+  type        = number
+  description = "Settle delay: minutes after a window closes before it is first fetched, so that most of its events are persisted in Okta. Windows are fetched again hourly for late events either way."
+  default     = 2
+
+  validation {
+    condition     = var.settle_minutes >= 0 && var.settle_minutes <= 4 && floor(var.settle_minutes) == var.settle_minutes
+    error_message = "settle_minutes must be a whole number from 0 to 4."
+  }
+}
+
+variable "okta_rate_limit_share" {
+  type        = number
+  description = "Largest share of the org's /api/v1/logs rate limit the pipeline may use (Okta's limit is shared with every other integration)."
+  default     = 0.5
+
+  validation {
+    condition     = var.okta_rate_limit_share > 0 && var.okta_rate_limit_share <= 1
+    error_message = "okta_rate_limit_share must be in (0, 1]."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Sizes
+# ---------------------------------------------------------------------------------------------
+
+variable "opensearch_instance_type" {
+  type        = string
+  description = "Data node instance type. m7g.large.search (2 vCPU, 8 GiB) holds roughly 1-2M Okta events a day for 90 days."
+  default     = "m7g.large.search"
+
+  validation {
+    condition     = endswith(var.opensearch_instance_type, ".search")
+    error_message = "opensearch_instance_type must be an OpenSearch Service instance type ending in .search."
+  }
+}
+
+variable "opensearch_instance_count" {
+  type        = number
+  description = "Data nodes, spread over two availability zones (so an even number of at least 2)."
+  default     = 2
+
+  validation {
+    condition     = var.opensearch_instance_count >= 2 && var.opensearch_instance_count % 2 == 0
+    error_message = "opensearch_instance_count must be an even number of at least 2 (zone awareness over two zones)."
+  }
+}
+
+variable "opensearch_dedicated_master_type" {
+  type        = string
+  description = "Instance type for three dedicated master nodes, or null for none. Recommended from 10 data nodes or for strict availability targets."
+  default     = null
+
+  validation {
+    condition     = var.opensearch_dedicated_master_type == null || endswith(coalesce(var.opensearch_dedicated_master_type, "x.search"), ".search")
+    error_message = "opensearch_dedicated_master_type must be null or an instance type ending in .search."
+  }
+}
+
+variable "opensearch_volume_size_gb" {
+  type        = number
+  description = "gp3 storage per data node, in GiB. Okta events take about 1.5 KB each on disk with one replica counted once."
+  default     = 100
+
+  validation {
+    condition     = var.opensearch_volume_size_gb >= 10 && var.opensearch_volume_size_gb <= 16384
+    error_message = "opensearch_volume_size_gb must be 10-16384."
+  }
+}
+
+variable "opensearch_retention_days" {
+  type        = number
+  description = "Days Okta indices are kept in OpenSearch before the retention asset deletes them."
+  default     = 90
+
+  validation {
+    condition     = var.opensearch_retention_days >= 1 && var.opensearch_retention_days <= 3650
+    error_message = "opensearch_retention_days must be 1-3650."
+  }
+}
+
+variable "opensearch_admin_role_arns" {
+  type        = list(string)
+  description = "IAM roles (e.g. your SSO administrator role) allowed to call the OpenSearch domain besides the pipeline. The pipeline's own role is the fine-grained access control master user; map these roles to OpenSearch roles after apply."
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.opensearch_admin_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "Each entry must be an IAM role ARN."
+  }
+}
+
+variable "create_opensearch_service_linked_role" {
+  type        = bool
+  description = "Create the AWSServiceRoleForAmazonOpenSearchService role that VPC domains need. Set true only in an account that has never had an OpenSearch VPC domain (the role exists once per account)."
+  default     = false
+}
+
+variable "db_instance_class" {
+  type        = string
+  description = "RDS PostgreSQL instance class for Dagster's run, event and schedule storage."
+  default     = "db.t4g.small"
+
+  validation {
+    condition     = startswith(var.db_instance_class, "db.")
+    error_message = "db_instance_class must be an RDS instance class such as db.t4g.small."
+  }
+}
+
+variable "db_allocated_storage_gb" {
+  type        = number
+  description = "Initial RDS storage in GiB (grows automatically up to ten times this)."
+  default     = 20
+
+  validation {
+    condition     = var.db_allocated_storage_gb >= 20 && var.db_allocated_storage_gb <= 6553
+    error_message = "db_allocated_storage_gb must be 20-6553."
+  }
+}
+
+variable "db_multi_az" {
+  type        = bool
+  description = "Run Dagster's database with a standby in a second zone. Off halves its cost; run history survives either way through backups."
+  default     = true
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the database and the load balancer from deletion. Set false (and apply) before terraform destroy."
+  default     = true
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of every CloudWatch log group (Dagster services, runs, OpenSearch audit and error logs)."
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "compute_log_retention_days" {
+  type        = number
+  description = "Days run output (stdout/stderr captured by Dagster) is kept in S3."
+  default     = 90
+
+  validation {
+    condition     = var.compute_log_retention_days >= 1
+    error_message = "compute_log_retention_days must be at least 1."
+  }
+}
+
+variable "task_sizes" {
+  type = object({
+    webserver   = object({ cpu = number, memory = number })
+    daemon      = object({ cpu = number, memory = number })
+    code_server = object({ cpu = number, memory = number })
+    run         = object({ cpu = number, memory = number })
+  })
+  description = "Fargate CPU units and memory (MiB) of each task. Runs fetch and load a day of windows in about 300 MB."
+  default = {
+    webserver   = { cpu = 512, memory = 1024 }
+    daemon      = { cpu = 512, memory = 1024 }
+    code_server = { cpu = 512, memory = 1024 }
+    run         = { cpu = 1024, memory = 2048 }
+  }
+
+  validation {
+    condition     = alltrue([for size in values(var.task_sizes) : contains([256, 512, 1024, 2048, 4096], size.cpu) && size.memory >= 512])
+    error_message = "Each cpu must be 256, 512, 1024, 2048 or 4096 and each memory at least 512 (and a combination Fargate accepts)."
+  }
+}
+
+variable "cpu_architecture" {
+  type        = string
+  description = "CPU architecture of the image and the Fargate tasks: X86_64 or ARM64 (Graviton, about 20% cheaper; build the image for linux/arm64)."
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
