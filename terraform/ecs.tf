@@ -41,7 +41,8 @@ resource "aws_service_discovery_service" "code_server" {
 }
 
 locals {
-  image = "${aws_ecr_repository.this.repository_url}:${var.image_tag}"
+  run_task_family = "${var.name}-run"
+  image           = "${aws_ecr_repository.this.repository_url}:${var.image_tag}"
 
   # Read by deploy/dagster.yaml and deploy/workspace.yaml in every Dagster process.
   dagster_environment = {
@@ -52,6 +53,9 @@ locals {
     DAGSTER_COMPUTE_LOGS_BUCKET = aws_s3_bucket.artifacts.bucket
     DAGSTER_CODE_SERVER_HOST    = local.code_server_host
     DAGSTER_CODE_SERVER_PORT    = tostring(local.code_server_port)
+    # The family, not an ARN (the run task definition cannot name its own ARN); the launcher
+    # resolves it to the latest revision, which is the one Terraform registered last.
+    DAGSTER_RUN_TASK_DEFINITION = local.run_task_family
   }
 
   # Read by okta_pipeline.definitions (the code server and every run).
@@ -78,12 +82,10 @@ locals {
       ports       = [local.webserver_port]
     }
     daemon = {
-      command = ["dagster-daemon", "run", "--workspace", "/opt/okta-pipeline/deploy/workspace.yaml"]
-      environment = merge(local.dagster_environment, {
-        DAGSTER_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn
-      })
-      secrets = [local.db_password_secret]
-      ports   = []
+      command     = ["dagster-daemon", "run", "--workspace", "/opt/okta-pipeline/deploy/workspace.yaml"]
+      environment = local.dagster_environment
+      secrets     = [local.db_password_secret]
+      ports       = []
     }
     code_server = {
       command = ["dagster", "code-server", "start", "--host", "0.0.0.0", "--port", tostring(local.code_server_port), "--module-name", "okta_pipeline.definitions", "--location-name", "okta_pipeline"]
@@ -105,7 +107,7 @@ resource "aws_ecs_task_definition" "service" {
   cpu                      = var.task_sizes[each.key].cpu
   memory                   = var.task_sizes[each.key].memory
   execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = each.key == "webserver" ? aws_iam_role.webserver.arn : each.key == "daemon" ? aws_iam_role.daemon.arn : null
+  task_role_arn            = aws_iam_role.service[each.key].arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -141,7 +143,7 @@ resource "aws_ecs_task_definition" "service" {
 # Runs: the EcsRunLauncher starts this task definition (container "run") with the run's command.
 # Its secrets are listed here explicitly; nothing is picked up by tag.
 resource "aws_ecs_task_definition" "run" {
-  family                   = "${var.name}-run"
+  family                   = local.run_task_family
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.task_sizes.run.cpu
@@ -199,7 +201,7 @@ resource "aws_ecs_service" "webserver" {
   task_definition        = aws_ecs_task_definition.service["webserver"].arn
   desired_count          = 1
   launch_type            = "FARGATE"
-  platform_version       = "1.4.0"
+  platform_version       = "LATEST"
   propagate_tags         = "SERVICE"
   enable_execute_command = false
 
@@ -228,7 +230,7 @@ resource "aws_ecs_service" "daemon" {
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   launch_type                        = "FARGATE"
-  platform_version                   = "1.4.0"
+  platform_version                   = "LATEST"
   propagate_tags                     = "SERVICE"
   enable_execute_command             = false
 
@@ -245,7 +247,7 @@ resource "aws_ecs_service" "code_server" {
   task_definition        = aws_ecs_task_definition.service["code_server"].arn
   desired_count          = 1
   launch_type            = "FARGATE"
-  platform_version       = "1.4.0"
+  platform_version       = "LATEST"
   propagate_tags         = "SERVICE"
   enable_execute_command = false
 

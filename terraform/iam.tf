@@ -1,9 +1,9 @@
 # One role per kind of task, each allowed only what that task does.
-#   execution  - ECS itself: pull the image, write logs, read the secrets injected at start
-#   webserver  - read run output from S3; stop runs the user terminates
-#   daemon     - launch, watch and stop run tasks (EcsRunLauncher, run monitoring)
-#   run        - the pipeline: land events on EFS, write run output, index into OpenSearch
-# The code server only loads definitions and evaluates sensors: it gets no task role.
+#   execution    - ECS itself: pull the image, write logs, read the secrets injected at start
+#   webserver    - read run output from S3; stop runs the user terminates
+#   daemon       - launch, watch and stop run tasks (EcsRunLauncher, run monitoring)
+#   code_server  - only load definitions and evaluate sensors
+#   run          - the pipeline: land events on EFS, write run output, index into OpenSearch
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -58,18 +58,38 @@ data "aws_iam_policy_document" "execution" {
   }
 }
 
-resource "aws_iam_role" "webserver" {
-  name_prefix        = "${var.name}-webserver-"
+resource "aws_iam_role" "service" {
+  for_each           = toset(["webserver", "daemon", "code_server"])
+  name_prefix        = "${var.name}-${replace(each.key, "_", "-")}-"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-resource "aws_iam_role_policy" "webserver" {
-  role   = aws_iam_role.webserver.id
-  policy = data.aws_iam_policy_document.webserver.json
+resource "aws_iam_role_policy" "service" {
+  for_each = {
+    webserver   = data.aws_iam_policy_document.webserver.json
+    daemon      = data.aws_iam_policy_document.daemon.json
+    code_server = data.aws_iam_policy_document.resolve_run_task_definition.json
+  }
+  role   = aws_iam_role.service[each.key].id
+  policy = each.value
+}
+
+# Every process that loads deploy/dagster.yaml builds the EcsRunLauncher, which resolves the run
+# task definition's family to its latest revision (DescribeTaskDefinition has no resource-level
+# permissions).
+data "aws_iam_policy_document" "resolve_run_task_definition" {
+  statement {
+    sid       = "ResolveRunTaskDefinition"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"]
+  }
 }
 
 data "aws_iam_policy_document" "webserver" {
-  source_policy_documents = [data.aws_iam_policy_document.read_compute_logs.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_compute_logs.json,
+    data.aws_iam_policy_document.resolve_run_task_definition.json,
+  ]
 
   statement {
     sid       = "TerminateRuns"
@@ -101,18 +121,11 @@ data "aws_iam_policy_document" "read_compute_logs" {
   }
 }
 
-resource "aws_iam_role" "daemon" {
-  name_prefix        = "${var.name}-daemon-"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "daemon" {
-  role   = aws_iam_role.daemon.id
-  policy = data.aws_iam_policy_document.daemon.json
-}
-
 data "aws_iam_policy_document" "daemon" {
-  source_policy_documents = [data.aws_iam_policy_document.read_compute_logs.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_compute_logs.json,
+    data.aws_iam_policy_document.resolve_run_task_definition.json,
+  ]
 
   statement {
     sid       = "LaunchRunTasks"
@@ -140,10 +153,10 @@ data "aws_iam_policy_document" "daemon" {
     resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
   }
   statement {
-    sid = "ReadTaskConfiguration"
-    # DescribeTaskDefinition and DescribeNetworkInterfaces have no resource-level permissions;
-    # the launcher reads its own task's subnets and security groups to place runs beside it.
-    actions   = ["ecs:DescribeTaskDefinition", "ec2:DescribeNetworkInterfaces"]
+    sid = "ReadOwnNetworkPlacement"
+    # The launcher reads its own task's subnets and security groups to place runs beside it
+    # (DescribeNetworkInterfaces has no resource-level permissions).
+    actions   = ["ec2:DescribeNetworkInterfaces"]
     resources = ["*"]
   }
   statement {
@@ -169,7 +182,10 @@ resource "aws_iam_role_policy" "run" {
 }
 
 data "aws_iam_policy_document" "run" {
-  source_policy_documents = [data.aws_iam_policy_document.read_compute_logs.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_compute_logs.json,
+    data.aws_iam_policy_document.resolve_run_task_definition.json,
+  ]
 
   statement {
     sid       = "WriteComputeLogs"

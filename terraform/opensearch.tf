@@ -12,6 +12,7 @@ resource "aws_iam_service_linked_role" "opensearch" {
 }
 
 resource "aws_opensearch_domain" "this" {
+  #checkov:skip=CKV2_AWS_59:Dedicated masters are opt-in (opensearch_dedicated_master_type): two data nodes in two zones need none, and three masters would double the domain's cost.
   domain_name    = var.name
   engine_version = "OpenSearch_2.19"
 
@@ -62,12 +63,25 @@ resource "aws_opensearch_domain" "this" {
     }
   }
 
-  dynamic "log_publishing_options" {
-    for_each = local.opensearch_log_groups
-    content {
-      log_type                 = log_publishing_options.key
-      cloudwatch_log_group_arn = aws_cloudwatch_log_group.opensearch[log_publishing_options.key].arn
-    }
+  log_publishing_options {
+    log_type                 = "AUDIT_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.opensearch["AUDIT_LOGS"].arn
+    enabled                  = true
+  }
+  log_publishing_options {
+    log_type                 = "ES_APPLICATION_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.opensearch["ES_APPLICATION_LOGS"].arn
+    enabled                  = true
+  }
+  log_publishing_options {
+    log_type                 = "INDEX_SLOW_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.opensearch["INDEX_SLOW_LOGS"].arn
+    enabled                  = true
+  }
+  log_publishing_options {
+    log_type                 = "SEARCH_SLOW_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.opensearch["SEARCH_SLOW_LOGS"].arn
+    enabled                  = true
   }
 
   auto_tune_options {
