@@ -1,29 +1,68 @@
 """The one place that assembles the project's Dagster definitions."""
 
+import os
+
 import dagster as dg
 
+from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.okta.assets import okta_system_log
-from okta_pipeline.defs.okta.automation import automation_sensor
+from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.opensearch.retention import okta_index_retention
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 
-defs = dg.Definitions(
-    assets=[okta_system_log, opensearch_okta_logs, okta_index_retention],
-    sensors=[automation_sensor],
-    resources={
-        # For an OAuth service app instead of an API token, set oauth_client_id and
-        # oauth_private_key (and dpop_private_key) from EnvVar in place of api_token.
-        "okta": OktaResource(
+
+def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
+    """The pipeline for one deployment. Secrets stay `EnvVar`s, read at run time."""
+    fetch_on_cadence = fetch_condition(settings.settle_minutes, settings.fetch_every_minutes)
+    return dg.Definitions(
+        assets=[
+            *dg.map_asset_specs(
+                lambda spec: spec.replace_attributes(automation_condition=fetch_on_cadence),
+                [okta_system_log],
+            ),
+            opensearch_okta_logs,
+            okta_index_retention,
+        ],
+        sensors=[automation_sensor],
+        resources={
+            "okta": okta_resource(settings),
+            "landing": LandingZoneResource(root=dg.EnvVar("OKTA_PIPELINE_LANDING_ROOT")),
+            # The local node needs no credentials; on Amazon OpenSearch Service the run's IAM
+            # role signs requests (OPENSEARCH_AWS_REGION). For basic auth on another cluster add
+            # username=dg.EnvVar(...), password=dg.EnvVar(...), or credentials_secret_id.
+            "opensearch": OpenSearchResource(
+                url=dg.EnvVar("OPENSEARCH_URL"),
+                aws_region=settings.opensearch_aws_region,
+                replicas=settings.opensearch_replicas,
+                retention_days=settings.opensearch_retention_days,
+            ),
+        },
+    )
+
+
+def okta_resource(settings: DeploymentSettings) -> OktaResource:
+    """An SSWS API token, or an OAuth service app (with DPoP when the app requires it)."""
+    if settings.okta_auth_method == "oauth":
+        return OktaResource(
             base_url=dg.EnvVar("OKTA_BASE_URL"),
-            api_token=dg.EnvVar("OKTA_API_TOKEN"),
-        ),
-        "landing": LandingZoneResource(root=dg.EnvVar("OKTA_PIPELINE_LANDING_ROOT")),
-        # The local node needs no credentials. For a secured cluster add
-        # username=dg.EnvVar("OPENSEARCH_USERNAME"), password=dg.EnvVar("OPENSEARCH_PASSWORD"),
-        # or credentials_secret_id (AWS Secrets Manager), or aws_region (SigV4).
-        "opensearch": OpenSearchResource(url=dg.EnvVar("OPENSEARCH_URL")),
-    },
-)
+            oauth_client_id=dg.EnvVar("OKTA_OAUTH_CLIENT_ID"),
+            oauth_private_key=dg.EnvVar("OKTA_OAUTH_PRIVATE_KEY"),
+            oauth_key_id=dg.EnvVar("OKTA_OAUTH_KEY_ID"),
+            dpop_private_key=dg.EnvVar("OKTA_DPOP_PRIVATE_KEY")
+            if settings.okta_oauth_dpop
+            else None,
+            rate_limit_share=settings.okta_rate_limit_share,
+        )
+    return OktaResource(
+        base_url=dg.EnvVar("OKTA_BASE_URL"),
+        api_token=dg.EnvVar("OKTA_API_TOKEN"),
+        rate_limit_share=settings.okta_rate_limit_share,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(DeploymentSettings.from_environment(os.environ))

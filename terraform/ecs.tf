@@ -62,6 +62,7 @@ locals {
   pipeline_environment = {
     OKTA_BASE_URL                     = var.okta_base_url
     OKTA_AUTH_METHOD                  = var.okta_auth_method
+    OKTA_OAUTH_DPOP                   = tostring(var.okta_auth_method == "oauth" && var.okta_oauth_uses_dpop)
     OKTA_RATE_LIMIT_SHARE             = tostring(var.okta_rate_limit_share)
     OKTA_PIPELINE_FETCH_EVERY_MINUTES = tostring(var.fetch_every_minutes)
     OKTA_PIPELINE_SETTLE_MINUTES      = tostring(var.settle_minutes)

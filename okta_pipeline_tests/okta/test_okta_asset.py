@@ -10,6 +10,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from okta_pipeline.definitions import build_definitions
+from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
@@ -183,7 +185,7 @@ def test_missing_credentials_fail_with_what_to_set(tmp_path: Path) -> None:
 def test_automation_fetches_after_the_settle_delay_and_refetches_recent_windows(
     evaluated_at: datetime, expected: set[str]
 ) -> None:
-    from okta_pipeline.definitions import defs  # the project's assembled definitions
+    defs = build_definitions(DeploymentSettings())  # the project's assembled definitions
 
     with dg.instance_for_test() as instance:
         start = evaluated_at - timedelta(minutes=1)
@@ -198,7 +200,7 @@ def test_automation_fetches_after_the_settle_delay_and_refetches_recent_windows(
 
 
 def test_each_fetch_is_followed_by_a_load_of_the_same_window(tmp_path: Path) -> None:
-    from okta_pipeline.definitions import defs
+    defs = build_definitions(DeploymentSettings())
 
     fetched = "2026-11-20-10:00"
     with dg.instance_for_test() as instance:
