@@ -44,9 +44,9 @@ resource "aws_kms_alias" "this" {
 data "aws_iam_policy_document" "kms" {
   # A key policy's "*" resource is the key itself; the account statement is AWS's default key
   # policy, which hands the decision to IAM policies (iam.tf grants each role its use).
-  #checkov:skip=CKV_AWS_109:Key policy: "*" is this key, and the account root delegates to IAM.
-  #checkov:skip=CKV_AWS_111:Key policy: "*" is this key, and the account root delegates to IAM.
-  #checkov:skip=CKV_AWS_356:Key policy: "*" is this key, and the account root delegates to IAM.
+  #checkov:skip=CKV_AWS_109:In a key policy "*" means this key only; the account statement is AWS's default, delegating to IAM policies.
+  #checkov:skip=CKV_AWS_111:In a key policy "*" means this key only; the account statement is AWS's default, delegating to IAM policies.
+  #checkov:skip=CKV_AWS_356:In a key policy "*" means this key only; the account statement is AWS's default, delegating to IAM policies.
   statement {
     sid       = "AccountAdministersAndDelegatesToIam"
     actions   = ["kms:*"]

@@ -1,0 +1,71 @@
+"""The Terraform configuration under terraform/, parsed with python-hcl2 into plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
+
+Block = dict[str, Any]
+
+
+@dataclass
+class TerraformConfig:
+    variables: dict[str, Block] = field(default_factory=dict)
+    outputs: dict[str, Block] = field(default_factory=dict)
+    locals: Block = field(default_factory=dict)
+    resources: list[tuple[str, str, Block]] = field(default_factory=list)
+    ephemerals: list[tuple[str, str, Block]] = field(default_factory=list)
+    terraform: list[Block] = field(default_factory=list)
+
+    def resource(self, type_: str, name: str) -> Block:
+        for found_type, found_name, body in self.resources:
+            if (found_type, found_name) == (type_, name):
+                return body
+        raise KeyError(f"{type_}.{name}")
+
+
+def load_terraform(directory: Path = TERRAFORM_DIR) -> TerraformConfig:
+    config = TerraformConfig()
+    for path in sorted(directory.glob("*.tf")):
+        with path.open() as source:
+            parsed = plain(hcl2.load(source))
+        for variable in parsed.get("variable", []):
+            config.variables.update(variable)
+        for output in parsed.get("output", []):
+            config.outputs.update(output)
+        for local_block in parsed.get("locals", []):
+            config.locals.update(local_block)
+        for kind, into in (("resource", config.resources), ("ephemeral", config.ephemerals)):
+            for block in parsed.get(kind, []):
+                for type_, named in block.items():
+                    for name, body in named.items():
+                        into.append((type_, name, body))
+        config.terraform.extend(parsed.get("terraform", []))
+    return config
+
+
+def plain(value: Any) -> Any:
+    """python-hcl2 keeps the quotes of keys and string literals and adds bookkeeping keys;
+    drop both, so that `name = "x"` reads as {"name": "x"}."""
+    if isinstance(value, dict):
+        return {
+            unquote(key): plain(item)
+            for key, item in value.items()
+            if not (isinstance(key, str) and key.startswith("__"))
+        }
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, str):
+        return unquote(value)
+    return value
+
+
+def unquote(text: str) -> str:
+    if len(text) >= 2 and text.startswith('"') and text.endswith('"') and '"' not in text[1:-1]:
+        return text[1:-1]
+    return text
