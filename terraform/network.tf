@@ -87,15 +87,6 @@ resource "aws_vpc_security_group_egress_rule" "dagster_efs" {
   ip_protocol                  = "tcp"
 }
 
-resource "aws_vpc_security_group_egress_rule" "dagster_dns" {
-  security_group_id = aws_security_group.dagster.id
-  description       = "DNS to the VPC resolver (service discovery of the code server)"
-  cidr_ipv4         = "0.0.0.0/0"
-  from_port         = 53
-  to_port           = 53
-  ip_protocol       = "udp"
-}
-
 resource "aws_security_group" "database" {
   name        = "${var.name}-dagster-db"
   description = "Dagster storage (RDS PostgreSQL)"

@@ -3,8 +3,8 @@
 #
 # The pipeline's run role is the fine-grained access control master user: the pipeline owns
 # its index templates, retention (ISM) policies and detection monitors, and signs requests with
-# SigV4, so no OpenSearch password exists to leak or rotate. Map further IAM roles (or SAML
-# groups for Dashboards) to OpenSearch roles after apply; see the README.
+# SigV4, so no OpenSearch password exists to leak or rotate. People log in to Dashboards with
+# SAML (dashboards_saml), where an Okta group is the administrators' backend role.
 
 resource "aws_iam_service_linked_role" "opensearch" {
   count            = var.create_opensearch_service_linked_role ? 1 : 0
@@ -85,7 +85,8 @@ resource "aws_opensearch_domain" "this" {
   }
 
   auto_tune_options {
-    desired_state       = "ENABLED"
+    # Auto-Tune does not run on T-family instances.
+    desired_state       = startswith(var.opensearch_instance_type, "t") ? "DISABLED" : "ENABLED"
     rollback_on_disable = "NO_ROLLBACK"
   }
 
@@ -102,14 +103,33 @@ resource "aws_opensearch_domain" "this" {
 }
 
 # Who may send requests at all; fine-grained access control then decides what each may do.
+# Dashboards' SAML logins are not SigV4-signed, so with SAML on, the policy admits any caller
+# and the domain relies on its VPC security group and fine-grained access control, as AWS
+# documents for SAML.
 data "aws_iam_policy_document" "opensearch_access" {
   statement {
-    sid       = "PipelineAndAdministrators"
+    sid       = var.dashboards_saml == null ? "PipelineOnly" : "FineGrainedAccessControlDecides"
     actions   = ["es:ESHttp*"]
     resources = ["arn:${local.partition}:es:${var.region}:${local.account_id}:domain/${var.name}/*"]
     principals {
       type        = "AWS"
-      identifiers = concat([aws_iam_role.run.arn], var.opensearch_admin_role_arns)
+      identifiers = var.dashboards_saml == null ? [aws_iam_role.run.arn] : ["*"]
+    }
+  }
+}
+
+resource "aws_opensearch_domain_saml_options" "dashboards" {
+  count       = var.dashboards_saml == null ? 0 : 1
+  domain_name = aws_opensearch_domain.this.domain_name
+
+  saml_options {
+    enabled                 = true
+    master_backend_role     = var.dashboards_saml.admin_group
+    roles_key               = "groups"
+    session_timeout_minutes = 60
+    idp {
+      entity_id        = var.dashboards_saml.idp_entity_id
+      metadata_content = var.dashboards_saml.idp_metadata_xml
     }
   }
 }

@@ -6,7 +6,8 @@ resource "aws_s3_bucket" "artifacts" {
   #checkov:skip=CKV2_AWS_62:Nothing consumes events of this bucket; Dagster reads compute logs by key.
   #checkov:skip=CKV_AWS_144:Compute logs are operational output that expires; a copy in another region would not be restored from.
   bucket_prefix = "${var.name}-artifacts-"
-  force_destroy = false
+  # Emptied by terraform destroy only once deletion_protection is turned off.
+  force_destroy = !var.deletion_protection
 }
 
 resource "aws_s3_bucket_ownership_controls" "artifacts" {
@@ -89,7 +90,8 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_144:Access logs stay in the deployment's region, as the buckets they describe do.
   #checkov:skip=CKV_AWS_145:Load balancer access logs can only be written to a bucket encrypted with S3-managed keys (SSE-S3); KMS would stop them.
   bucket_prefix = "${var.name}-access-logs-"
-  force_destroy = false
+  # Emptied by terraform destroy only once deletion_protection is turned off.
+  force_destroy = !var.deletion_protection
 }
 
 resource "aws_s3_bucket_ownership_controls" "access_logs" {

@@ -4,12 +4,12 @@
 
 variable "name" {
   type        = string
-  description = "Prefix for every resource name; also the OpenSearch domain name (3-28 lowercase letters, digits, hyphens)."
+  description = "Prefix for every resource name, and the OpenSearch domain name (3-20 lowercase letters, digits and hyphens: IAM role name prefixes are the tightest limit)."
   default     = "okta-pipeline"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,27}$", var.name))
-    error_message = "name must be 3-28 characters of lowercase letters, digits and hyphens, starting with a letter (an OpenSearch domain name rule)."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,19}$", var.name))
+    error_message = "name must be 3-20 characters of lowercase letters, digits and hyphens, starting with a letter."
   }
 }
 
@@ -206,14 +206,18 @@ variable "opensearch_retention_days" {
   }
 }
 
-variable "opensearch_admin_role_arns" {
-  type        = list(string)
-  description = "IAM roles (e.g. your SSO administrator role) allowed to call the OpenSearch domain besides the pipeline. The pipeline's own role is the fine-grained access control master user; map these roles to OpenSearch roles after apply."
-  default     = []
+variable "dashboards_saml" {
+  type = object({
+    idp_entity_id    = string
+    idp_metadata_xml = string
+    admin_group      = string
+  })
+  description = "Log in to OpenSearch Dashboards with SAML, typically through an Okta SAML app: its issuer (entity id), its metadata XML, and the Okta group whose members become Dashboards administrators. The app must send group names in an attribute named 'groups'. Null leaves Dashboards without a login (the API stays open to the pipeline's role only)."
+  default     = null
 
   validation {
-    condition     = alltrue([for arn in var.opensearch_admin_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
-    error_message = "Each entry must be an IAM role ARN."
+    condition     = var.dashboards_saml == null || (startswith(trimspace(try(var.dashboards_saml.idp_metadata_xml, "")), "<") && length(try(var.dashboards_saml.admin_group, "")) > 0 && length(try(var.dashboards_saml.idp_entity_id, "")) > 0)
+    error_message = "dashboards_saml needs the IdP's entity id, its metadata as XML (starting with '<') and a non-empty admin_group."
   }
 }
 
@@ -253,7 +257,7 @@ variable "db_multi_az" {
 
 variable "deletion_protection" {
   type        = bool
-  description = "Protect the database and the load balancer from deletion. Set false (and apply) before terraform destroy."
+  description = "Protect the database and the load balancer from deletion and keep S3 buckets that still hold objects. Set false (and apply) before terraform destroy."
   default     = true
 }
 

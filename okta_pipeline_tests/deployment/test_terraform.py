@@ -252,3 +252,29 @@ def test_the_example_variables_file_sets_every_required_variable_and_nothing_els
     assert set(values) <= set(terraform.variables), (
         f"unknown: {set(values) - set(terraform.variables)}"
     )
+
+
+def test_names_fit_aws_limits_for_the_longest_allowed_name(terraform: TerraformConfig) -> None:
+    condition = terraform.variables["name"]["validation"][0]["condition"]
+    longest = int(re.search(r"\{2,(\d+)\}", condition).group(1)) + 1  # type: ignore[union-attr]
+    service_keys = ["webserver", "daemon", "code-server"]
+    limits = {  # (resource type, argument): AWS's limit on its length
+        ("aws_iam_role", "name_prefix"): 38,
+        ("aws_lb", "name"): 32,
+        ("aws_opensearch_domain", "domain_name"): 28,
+        ("aws_s3_bucket", "bucket_prefix"): 37,
+        ("aws_db_instance", "identifier"): 63,
+        ("aws_ecs_cluster", "name"): 255,
+    }
+    checked = 0
+    for type_, name, body in terraform.resources:
+        for (limited_type, argument), limit in limits.items():
+            if type_ != limited_type or argument not in body:
+                continue
+            template = body[argument].replace("${var.name}", "x" * longest)
+            for key in service_keys:
+                rendered = template.replace('${replace(each.key, "_", "-")}', key)
+                assert "${" not in rendered, f"{type_}.{name}: cannot render {template}"
+                assert len(rendered) <= limit, f"{type_}.{name}: {rendered} is over {limit}"
+            checked += 1
+    assert checked >= 8
