@@ -1,6 +1,7 @@
 resource "aws_ecr_repository" "this" {
   name                 = var.name
   image_tag_mutability = "IMMUTABLE"
+  force_delete         = !var.deletion_protection
 
   image_scanning_configuration {
     scan_on_push = true
