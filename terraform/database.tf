@@ -38,7 +38,7 @@ resource "aws_db_instance" "dagster" {
   username = local.db_username
   # Write-only: the value comes from the secret (secrets.tf) and is never stored in state.
   password_wo         = jsondecode(ephemeral.aws_secretsmanager_secret_version.dagster_db.secret_string)["password"]
-  password_wo_version = 1
+  password_wo_version = local.db_password_version
 
   allocated_storage     = var.db_allocated_storage_gb
   max_allocated_storage = var.db_allocated_storage_gb * 10
@@ -68,7 +68,7 @@ resource "aws_db_instance" "dagster" {
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.rds_monitoring.arn
 
-  depends_on = [aws_cloudwatch_log_group.rds]
+  depends_on = [aws_cloudwatch_log_group.rds, aws_iam_role_policy_attachment.rds_monitoring]
 }
 
 resource "aws_cloudwatch_log_group" "rds" {

@@ -53,8 +53,9 @@ locals {
     DAGSTER_COMPUTE_LOGS_BUCKET = aws_s3_bucket.artifacts.bucket
     DAGSTER_CODE_SERVER_HOST    = local.code_server_host
     DAGSTER_CODE_SERVER_PORT    = tostring(local.code_server_port)
-    # The family, not an ARN (the run task definition cannot name its own ARN); the launcher
-    # resolves it to the latest revision, which is the one Terraform registered last.
+    # Runs and the code server name the family (the run task definition cannot name its own
+    # ARN); the webserver and the daemon get the revision's ARN below, so that a new revision
+    # restarts them: the launcher resolves the family once, when it starts.
     DAGSTER_RUN_TASK_DEFINITION = local.run_task_family
   }
 
@@ -78,13 +79,13 @@ locals {
   containers = {
     webserver = {
       command     = ["dagster-webserver", "--host", "0.0.0.0", "--port", tostring(local.webserver_port), "--workspace", "/opt/okta-pipeline/deploy/workspace.yaml"]
-      environment = local.dagster_environment
+      environment = merge(local.dagster_environment, { DAGSTER_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn })
       secrets     = [local.db_password_secret]
       ports       = [local.webserver_port]
     }
     daemon = {
       command     = ["dagster-daemon", "run", "--workspace", "/opt/okta-pipeline/deploy/workspace.yaml"]
-      environment = local.dagster_environment
+      environment = merge(local.dagster_environment, { DAGSTER_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn })
       secrets     = [local.db_password_secret]
       ports       = []
     }
@@ -144,7 +145,9 @@ resource "aws_ecs_task_definition" "service" {
 # Runs: the EcsRunLauncher starts this task definition (container "run") with the run's command.
 # Its secrets are listed here explicitly; nothing is picked up by tag.
 resource "aws_ecs_task_definition" "run" {
-  family                   = local.run_task_family
+  family = local.run_task_family
+  # Keep earlier revisions registered: runs still starting from one must not be refused.
+  skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.task_sizes.run.cpu

@@ -92,9 +92,19 @@ data "aws_iam_policy_document" "webserver" {
   ]
 
   statement {
-    sid       = "TerminateRuns"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    sid       = "WatchTasks"
+    actions   = ["ecs:DescribeTasks"]
     resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+  statement {
+    sid       = "TerminateRunTasksOnly"
+    actions   = ["ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/dagster/run_id"
+      values   = ["false"]
+    }
   }
 }
 
@@ -148,9 +158,24 @@ data "aws_iam_policy_document" "daemon" {
     }
   }
   statement {
-    sid       = "WatchAndStopRunTasks"
-    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    sid       = "WatchTasks"
+    actions   = ["ecs:DescribeTasks"]
     resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+  statement {
+    sid       = "StopRunTasksOnly"
+    actions   = ["ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/dagster/run_id"
+      values   = ["false"]
+    }
+  }
+  statement {
+    sid       = "ReadFailedRunLogs"
+    actions   = ["logs:GetLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.ecs["run"].arn}:*"]
   }
   statement {
     sid = "ReadOwnNetworkPlacement"

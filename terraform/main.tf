@@ -77,6 +77,18 @@ data "aws_iam_policy_document" "kms" {
   }
 }
 
+data "aws_subnet" "private" {
+  for_each = toset(var.private_subnet_ids)
+  id       = each.value
+
+  lifecycle {
+    postcondition {
+      condition     = self.vpc_id == var.vpc_id
+      error_message = "Subnet ${self.id} is not in ${var.vpc_id}."
+    }
+  }
+}
+
 resource "aws_cloudwatch_log_group" "ecs" {
   for_each          = local.log_groups
   name              = each.value

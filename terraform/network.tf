@@ -133,7 +133,7 @@ resource "aws_vpc_security_group_ingress_rule" "opensearch_from_dagster" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "opensearch_from_ui_ranges" {
-  for_each          = toset(var.ui_allowed_cidrs)
+  for_each          = var.dashboards_saml == null ? toset([]) : toset(var.ui_allowed_cidrs)
   security_group_id = aws_security_group.opensearch.id
   description       = "HTTPS to OpenSearch Dashboards from an allowed range"
   cidr_ipv4         = each.value

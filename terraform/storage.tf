@@ -173,9 +173,21 @@ data "aws_iam_policy_document" "tls_only" {
   }
 }
 
-# The load balancer's log writer is an AWS account of the region's (regions older than
-# August 2022) or a service principal (newer regions); both are allowed.
-data "aws_elb_service_account" "current" {}
+# The load balancer's log writer is an AWS account of the region's in regions older than
+# August 2022, and a service principal in newer ones (which have no such account).
+locals {
+  regions_with_elb_log_account = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ap-southeast-3", "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
+    "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1", "us-gov-east-1", "us-gov-west-1",
+    "cn-north-1", "cn-northwest-1",
+  ]
+}
+
+data "aws_elb_service_account" "current" {
+  count = contains(local.regions_with_elb_log_account, var.region) ? 1 : 0
+}
 
 data "aws_iam_policy_document" "access_logs" {
   source_policy_documents = [data.aws_iam_policy_document.tls_only["access_logs"].json]
@@ -199,9 +211,12 @@ data "aws_iam_policy_document" "access_logs" {
     sid       = "LoadBalancerAccessLogs"
     actions   = ["s3:PutObject"]
     resources = ["${aws_s3_bucket.access_logs.arn}/alb/AWSLogs/${local.account_id}/*"]
-    principals {
-      type        = "AWS"
-      identifiers = [data.aws_elb_service_account.current.arn]
+    dynamic "principals" {
+      for_each = data.aws_elb_service_account.current
+      content {
+        type        = "AWS"
+        identifiers = [principals.value.arn]
+      }
     }
     principals {
       type        = "Service"
@@ -231,6 +246,14 @@ resource "aws_efs_file_system" "landing" {
   }
 
   tags = { Name = "${var.name}-landing" }
+
+  lifecycle {
+    # EFS, the load balancer and the OpenSearch domain each want one subnet per zone.
+    precondition {
+      condition     = length(distinct([for subnet in data.aws_subnet.private : subnet.availability_zone])) == length(var.private_subnet_ids)
+      error_message = "private_subnet_ids must be in different availability zones (one subnet per zone)."
+    }
+  }
 }
 
 resource "aws_efs_backup_policy" "landing" {

@@ -41,7 +41,7 @@ variable "vpc_id" {
 
 variable "private_subnet_ids" {
   type        = list(string)
-  description = "Private subnets in at least two availability zones, for ECS tasks, RDS, EFS, the OpenSearch domain and the internal load balancer."
+  description = "Private subnets, one in each of at least two availability zones, for ECS tasks, RDS, EFS, the OpenSearch domain and the internal load balancer. The first two host the OpenSearch domain."
 
   validation {
     condition     = length(var.private_subnet_ids) >= 2 && alltrue([for id in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])

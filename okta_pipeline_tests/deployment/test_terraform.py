@@ -58,9 +58,10 @@ def test_no_secret_has_a_default_and_none_is_written_to_state(terraform: Terrafo
     for type_, name, body in terraform.resources:
         written = STATEFUL_SECRET_ARGUMENTS & body.keys()
         assert not written, f"{type_}.{name} stores {written} in state; use the _wo argument"
-    # Generated passwords are ephemeral, never a random_password resource kept in state.
-    assert not [r for r in terraform.resources if r[0] == "random_password"]
-    assert ("random_password", "dagster_db") in {(t, n) for t, n, _ in terraform.ephemerals}
+    # Generated passwords are ephemeral, never a password resource kept in state.
+    assert not [r for r in terraform.resources if "random_password" in r[0]]
+    generated = ("aws_secretsmanager_random_password", "dagster_db")
+    assert generated in {(t, n) for t, n, _ in terraform.ephemerals}
     database = terraform.resource("aws_db_instance", "dagster")
     assert "password_wo" in database and "password" not in database
     assert "manage_master_user_password" not in database  # its rotation would cut Dagster off
@@ -78,7 +79,7 @@ def test_no_output_carries_a_secret_value(terraform: TerraformConfig) -> None:
 def test_no_monitor_is_managed_by_terraform(terraform: TerraformConfig) -> None:
     """Monitors belong to the pipeline's sync; Terraform providers re-create them on apply."""
     providers = terraform.terraform[0]["required_providers"][0]
-    assert set(providers) == {"aws", "random"}
+    assert set(providers) == {"aws"}
     for type_, name, _ in terraform.resources:
         assert "monitor" not in type_ or type_ == "aws_iam_role", f"{type_}.{name}"
         assert not type_.startswith(("opensearch_", "elasticsearch_")), f"{type_}.{name}"
