@@ -17,6 +17,14 @@ resource "aws_lb" "ui" {
   }
 
   depends_on = [aws_s3_bucket_policy.access_logs]
+
+  lifecycle {
+    # The load balancer, RDS and the OpenSearch domain each want one subnet per zone.
+    precondition {
+      condition     = length(distinct([for subnet in data.aws_subnet.private : subnet.availability_zone])) == length(var.private_subnet_ids)
+      error_message = "private_subnet_ids must be in different availability zones (one subnet per zone)."
+    }
+  }
 }
 
 resource "aws_lb_target_group" "webserver" {

@@ -67,7 +67,7 @@ locals {
     OKTA_RATE_LIMIT_SHARE             = tostring(var.okta_rate_limit_share)
     OKTA_PIPELINE_FETCH_EVERY_MINUTES = tostring(var.fetch_every_minutes)
     OKTA_PIPELINE_SETTLE_MINUTES      = tostring(var.settle_minutes)
-    OKTA_PIPELINE_LANDING_ROOT        = local.landing_mount_path
+    OKTA_PIPELINE_LANDING_ROOT        = "s3://${aws_s3_bucket.artifacts.bucket}/landing"
     OPENSEARCH_URL                    = "https://${aws_opensearch_domain.this.endpoint}"
     OPENSEARCH_AWS_REGION             = var.region
     OPENSEARCH_REPLICAS               = "1"
@@ -164,18 +164,6 @@ resource "aws_ecs_task_definition" "run" {
     name = "tmp"
   }
 
-  volume {
-    name = "landing"
-    efs_volume_configuration {
-      file_system_id     = aws_efs_file_system.landing.id
-      transit_encryption = "ENABLED"
-      authorization_config {
-        access_point_id = aws_efs_access_point.landing.id
-        iam             = "ENABLED"
-      }
-    }
-  }
-
   container_definitions = jsonencode([{
     name                   = "run"
     image                  = local.image
@@ -184,10 +172,7 @@ resource "aws_ecs_task_definition" "run" {
     user                   = "10001:10001"
     environment            = [for key, value in merge(local.dagster_environment, local.pipeline_environment) : { name = key, value = value }]
     secrets                = concat([local.db_password_secret], local.okta_secrets)
-    mountPoints = [
-      { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
-      { sourceVolume = "landing", containerPath = local.landing_mount_path, readOnly = false },
-    ]
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = {
       logDriver = "awslogs"
       options = {

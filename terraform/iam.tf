@@ -3,7 +3,7 @@
 #   webserver    - read run output from S3; stop runs the user terminates
 #   daemon       - launch, watch and stop run tasks (EcsRunLauncher, run monitoring)
 #   code_server  - only load definitions and evaluate sensors
-#   run          - the pipeline: land events on EFS, write run output, index into OpenSearch
+#   run          - the pipeline: land events in S3, write run output, index into OpenSearch
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -218,19 +218,25 @@ data "aws_iam_policy_document" "run" {
     resources = ["${aws_s3_bucket.artifacts.arn}/compute-logs/*"]
   }
   statement {
-    sid       = "EncryptComputeLogs"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
+    sid       = "LandingZone"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/landing/*"]
   }
   statement {
-    sid       = "LandingZone"
-    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
-    resources = [aws_efs_file_system.landing.arn]
+    # Without List, S3 answers a window not yet landed with 403 instead of 404.
+    sid       = "ListLandingZone"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
     condition {
-      test     = "StringEquals"
-      variable = "elasticfilesystem:AccessPointArn"
-      values   = [aws_efs_access_point.landing.arn]
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["landing/*"]
     }
+  }
+  statement {
+    sid       = "EncryptWithTheBucketKey"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
   }
   statement {
     sid       = "OpenSearch"

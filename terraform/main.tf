@@ -5,12 +5,10 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  # Where the pipeline lands raw events inside its tasks (the EFS access point is mounted here).
-  landing_mount_path = "/mnt/landing"
-  code_server_port   = 4000
-  webserver_port     = 3000
-  discovery_domain   = "${var.name}.internal"
-  code_server_host   = "code.${local.discovery_domain}"
+  code_server_port = 4000
+  webserver_port   = 3000
+  discovery_domain = "${var.name}.internal"
+  code_server_host = "code.${local.discovery_domain}"
 
   log_groups = {
     webserver   = "/ecs/${var.name}/webserver"
@@ -26,7 +24,7 @@ locals {
   }
 }
 
-# One customer-managed key encrypts everything at rest: S3, EFS, RDS, OpenSearch, Secrets
+# One customer-managed key encrypts everything at rest: S3, RDS, OpenSearch, Secrets
 # Manager, ECR and CloudWatch Logs. IAM policies grant its use; the key policy only has to let
 # the account delegate to IAM and let CloudWatch Logs use it for this deployment's log groups.
 resource "aws_kms_key" "this" {

@@ -53,7 +53,7 @@ resource "aws_vpc_security_group_ingress_rule" "dagster_grpc" {
 
 resource "aws_vpc_security_group_egress_rule" "dagster_https" {
   security_group_id = aws_security_group.dagster.id
-  description       = "HTTPS to Okta and AWS APIs (ECR, Secrets Manager, S3, CloudWatch, ECS) through the VPC's NAT or endpoints"
+  description       = "HTTPS to Okta, OpenSearch and AWS APIs (S3, ECR, Secrets Manager, CloudWatch, ECS) through the VPC's NAT or endpoints"
   cidr_ipv4         = "0.0.0.0/0"
   from_port         = 443
   to_port           = 443
@@ -78,15 +78,6 @@ resource "aws_vpc_security_group_egress_rule" "dagster_postgres" {
   ip_protocol                  = "tcp"
 }
 
-resource "aws_vpc_security_group_egress_rule" "dagster_efs" {
-  security_group_id            = aws_security_group.dagster.id
-  description                  = "NFS to the landing zone on EFS"
-  referenced_security_group_id = aws_security_group.landing.id
-  from_port                    = 2049
-  to_port                      = 2049
-  ip_protocol                  = "tcp"
-}
-
 resource "aws_security_group" "database" {
   name        = "${var.name}-dagster-db"
   description = "Dagster storage (RDS PostgreSQL)"
@@ -99,21 +90,6 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_dagster" {
   referenced_security_group_id = aws_security_group.dagster.id
   from_port                    = 5432
   to_port                      = 5432
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_security_group" "landing" {
-  name        = "${var.name}-landing"
-  description = "Landing zone file system (EFS)"
-  vpc_id      = var.vpc_id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "landing_from_dagster" {
-  security_group_id            = aws_security_group.landing.id
-  description                  = "NFS from Dagster run tasks"
-  referenced_security_group_id = aws_security_group.dagster.id
-  from_port                    = 2049
-  to_port                      = 2049
   ip_protocol                  = "tcp"
 }
 

@@ -45,12 +45,12 @@ output "ecs_cluster_name" {
   value       = aws_ecs_cluster.this.name
 }
 
-output "landing_file_system_id" {
-  description = "EFS file system of the landing zone."
-  value       = aws_efs_file_system.landing.id
+output "landing_zone" {
+  description = "Where raw Okta events are landed, one object per 5-minute window."
+  value       = "s3://${aws_s3_bucket.artifacts.bucket}/landing/"
 }
 
 output "compute_logs_bucket" {
-  description = "S3 bucket of Dagster's compute logs."
+  description = "S3 bucket of Dagster's compute logs (under compute-logs/) and the landing zone."
   value       = aws_s3_bucket.artifacts.bucket
 }

@@ -1,5 +1,8 @@
 # ---------------------------------------------------------------------------------------------
-# S3: Dagster's compute logs (run stdout/stderr), with a separate bucket for access logs.
+# S3: the landing zone (raw Okta events, one object per 5-minute window, under landing/) and
+# Dagster's compute logs (under compute-logs/), with a separate bucket for access logs. The
+# pipeline rewrites a window with conditional writes (okta_pipeline/lib/landing_storage.py),
+# so concurrent runs never lose each other's events.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "artifacts" {
@@ -57,6 +60,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
     }
     noncurrent_version_expiration {
       noncurrent_days = 7
+    }
+  }
+
+  rule {
+    id     = "expire-landed-events"
+    status = "Enabled"
+    filter {
+      prefix = "landing/"
+    }
+    expiration {
+      days = var.landing_retention_days
+    }
+    # A re-fetch that finds late events rewrites its window; the versions it replaced go.
+    noncurrent_version_expiration {
+      noncurrent_days = 30
     }
   }
 
@@ -221,106 +239,6 @@ data "aws_iam_policy_document" "access_logs" {
     principals {
       type        = "Service"
       identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
-    }
-  }
-}
-
-# ---------------------------------------------------------------------------------------------
-# EFS: the landing zone. The pipeline's landing zone is a file system with per-window locks
-# and atomic renames (okta_pipeline/lib/landing.py); EFS gives every run task the same one.
-# ---------------------------------------------------------------------------------------------
-
-resource "aws_efs_file_system" "landing" {
-  creation_token   = "${var.name}-landing"
-  encrypted        = true
-  kms_key_id       = aws_kms_key.this.arn
-  performance_mode = "generalPurpose"
-  throughput_mode  = "elastic"
-
-  # Windows older than the lookback are read again only by backfills and re-loads.
-  lifecycle_policy {
-    transition_to_ia = "AFTER_30_DAYS"
-  }
-  lifecycle_policy {
-    transition_to_primary_storage_class = "AFTER_1_ACCESS"
-  }
-
-  tags = { Name = "${var.name}-landing" }
-
-  lifecycle {
-    # EFS, the load balancer and the OpenSearch domain each want one subnet per zone.
-    precondition {
-      condition     = length(distinct([for subnet in data.aws_subnet.private : subnet.availability_zone])) == length(var.private_subnet_ids)
-      error_message = "private_subnet_ids must be in different availability zones (one subnet per zone)."
-    }
-  }
-}
-
-resource "aws_efs_backup_policy" "landing" {
-  file_system_id = aws_efs_file_system.landing.id
-  backup_policy {
-    status = "ENABLED"
-  }
-}
-
-resource "aws_efs_mount_target" "landing" {
-  for_each        = toset(var.private_subnet_ids)
-  file_system_id  = aws_efs_file_system.landing.id
-  subnet_id       = each.value
-  security_groups = [aws_security_group.landing.id]
-}
-
-# Every task mounts the same directory as the same POSIX user, whatever user the image runs as.
-resource "aws_efs_access_point" "landing" {
-  file_system_id = aws_efs_file_system.landing.id
-  posix_user {
-    uid = 10001
-    gid = 10001
-  }
-  root_directory {
-    path = "/landing"
-    creation_info {
-      owner_uid   = 10001
-      owner_gid   = 10001
-      permissions = "750"
-    }
-  }
-}
-
-resource "aws_efs_file_system_policy" "landing" {
-  file_system_id = aws_efs_file_system.landing.id
-  policy         = data.aws_iam_policy_document.landing_fs.json
-}
-
-data "aws_iam_policy_document" "landing_fs" {
-  statement {
-    sid       = "RunTasksThroughTheAccessPointOnly"
-    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
-    resources = [aws_efs_file_system.landing.arn]
-    principals {
-      type        = "AWS"
-      identifiers = [aws_iam_role.run.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "elasticfilesystem:AccessPointArn"
-      values   = [aws_efs_access_point.landing.arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["*"]
-    resources = [aws_efs_file_system.landing.arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
     }
   }
 }

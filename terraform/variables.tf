@@ -41,7 +41,7 @@ variable "vpc_id" {
 
 variable "private_subnet_ids" {
   type        = list(string)
-  description = "Private subnets, one in each of at least two availability zones, for ECS tasks, RDS, EFS, the OpenSearch domain and the internal load balancer. The first two host the OpenSearch domain."
+  description = "Private subnets, one in each of at least two availability zones, for ECS tasks, RDS, the OpenSearch domain and the internal load balancer. The first two host the OpenSearch domain."
 
   validation {
     condition     = length(var.private_subnet_ids) >= 2 && alltrue([for id in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))])
@@ -269,6 +269,17 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "landing_retention_days" {
+  type        = number
+  description = "Days raw Okta events are kept in the S3 landing zone (the source for re-loads and replays). Okta itself keeps about 90."
+  default     = 400
+
+  validation {
+    condition     = var.landing_retention_days >= 90
+    error_message = "landing_retention_days must be at least 90: the landing zone is what re-loads read, and Okta keeps only about 90 days."
   }
 }
 

@@ -3,17 +3,16 @@
 Events are stored as Okta sent them (every field kept, none renamed or re-typed). Rewriting a
 window merges what is already stored with what was fetched (union by uuid), so a re-fetch can
 add late events but never lose one. Files are byte-for-byte reproducible: the same events
-give the same file, whatever order and however many runs produced them.
+give the same file, whatever order and however many runs produced them. The files live in a
+directory or under an S3 prefix (`landing_storage`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import gzip
 import hashlib
 import io
 import json
-import os
 import statistics
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from okta_pipeline.lib.landing_storage import DirectoryStorage, LandingStorage
 
 Event = dict[str, Any]
 WINDOW = timedelta(minutes=5)
@@ -72,21 +73,19 @@ class WindowWrite:
 
 
 class LandingZone:
-    def __init__(self, root: Path, dataset: str = "okta_system_log") -> None:
-        self.root = root
+    def __init__(self, root: Path | LandingStorage, dataset: str = "okta_system_log") -> None:
+        self.storage = DirectoryStorage(root) if isinstance(root, Path) else root
         self.dataset = dataset
 
-    def window_path(self, start: datetime) -> Path:
+    def window_key(self, start: datetime) -> str:
         utc = start.astimezone(UTC)
-        return self.root / self.dataset / f"dt={utc:%Y-%m-%d}" / f"{utc:%H-%M}.jsonl.gz"
+        return f"{self.dataset}/dt={utc:%Y-%m-%d}/{utc:%H-%M}.jsonl.gz"
 
-    def unplaceable_path(self, start: datetime, end: datetime) -> Path:
-        return (
-            self.root
-            / self.dataset
-            / "_unplaceable"
-            / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
-        )
+    def window_location(self, start: datetime) -> str:
+        return self.storage.location(self.window_key(start))
+
+    def unplaceable_key(self, start: datetime, end: datetime) -> str:
+        return f"{self.dataset}/_unplaceable/{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
 
     def read_window(self, start: datetime) -> list[Event]:
         return [json.loads(line) for line in self.iter_window_lines(start)]
@@ -94,59 +93,64 @@ class LandingZone:
     def iter_window_lines(self, start: datetime) -> Iterator[str]:
         """The window's events as the JSON lines stored (what a bulk request can send as is),
         streamed so that memory does not grow with the size of a window."""
-        path = self.window_path(start)
-        if not path.is_file():
+        stream = self.storage.open_read(self.window_key(start))
+        if stream is None:
             return
-        with gzip.open(path, "rt", encoding="utf-8") as lines:
+        with stream, gzip.open(stream, "rt", encoding="utf-8") as lines:
             for line in lines:
                 if line.strip():
                     yield line.rstrip("\n")
 
     def has_window(self, start: datetime) -> bool:
-        return self.window_path(start).is_file()
+        return self.storage.exists(self.window_key(start))
 
     def write_window(
         self, start: datetime, fetched: Iterable[Event], fetched_at: datetime
     ) -> WindowWrite:
         """Store the union of the window's file and `fetched`; report how many were new.
 
-        Holds an exclusive lock on the window while it reads, merges and replaces the file, so
-        two runs writing the same window (a backfill and a lookback re-fetch) cannot lose
-        each other's events.
+        The storage's read-modify-write (a lock on a directory, conditional writes on S3)
+        keeps two runs writing the same window (a backfill and a lookback re-fetch) from
+        losing each other's events.
         """
-        with _window_lock(self.window_path(start)):
-            return self._merge_window(start, fetched, fetched_at)
+        incoming = list(fetched)
+        written: list[WindowWrite] = []
 
-    def _merge_window(
-        self, start: datetime, fetched: Iterable[Event], fetched_at: datetime
-    ) -> WindowWrite:
-        known = {event_key(e): e for e in self.read_window(start)}
-        lags: list[float] = []
-        for event in fetched:
-            key = event_key(event)
-            if key in known:
-                continue
-            known[key] = event
-            published = parse_published(event)
-            if published is not None:
-                lags.append((fetched_at - published).total_seconds())
-        ordered = sorted(known.values(), key=_sort_key)
-        _write_atomically(self.window_path(start), ordered)
-        return WindowWrite(
-            start=start,
-            total=len(ordered),
-            added=len(lags),
-            lag_p50_seconds=round(statistics.median(lags), 3) if lags else None,
-            lag_max_seconds=round(max(lags), 3) if lags else None,
-        )
+        def merge(current: bytes | None) -> bytes:
+            known = {event_key(e): e for e in _decode(current)}
+            lags: list[float] = []
+            for event in incoming:
+                key = event_key(event)
+                if key in known:
+                    continue
+                known[key] = event
+                published = parse_published(event)
+                if published is not None:
+                    lags.append((fetched_at - published).total_seconds())
+            ordered = sorted(known.values(), key=_sort_key)
+            written[:] = [
+                WindowWrite(
+                    start=start,
+                    total=len(ordered),
+                    added=len(lags),
+                    lag_p50_seconds=round(statistics.median(lags), 3) if lags else None,
+                    lag_max_seconds=round(max(lags), 3) if lags else None,
+                )
+            ]
+            return _encode(ordered)
 
-    def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> Path:
-        path = self.unplaceable_path(start, end)
-        with _window_lock(path):
-            known = {event_key(e): e for e in _read(path)} if path.is_file() else {}
+        self.storage.update(self.window_key(start), merge)
+        return written[0]
+
+    def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> str:
+        def union(current: bytes | None) -> bytes:
+            known = {event_key(e): e for e in _decode(current)}
             known.update((event_key(e), e) for e in events)
-            _write_atomically(path, sorted(known.values(), key=event_key))
-        return path
+            return _encode(sorted(known.values(), key=event_key))
+
+        key = self.unplaceable_key(start, end)
+        self.storage.update(key, union)
+        return self.storage.location(key)
 
     def iter_window_events(self, start: datetime, end: datetime) -> Iterator[Event]:
         moment = window_start(start)
@@ -154,41 +158,33 @@ class LandingZone:
             yield from self.read_window(moment)
             moment += WINDOW
 
-
-def _read(path: Path) -> list[Event]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-@contextmanager
-def _window_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_name(path.name + ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    @contextmanager
+    def spooled(self, key: str) -> Iterator[Path]:
+        """A local file to append to; stored under `key` at the end if anything was written
+        (also when the block fails, so nothing written is lost)."""
+        with tempfile.TemporaryDirectory(prefix="okta-landing-") as scratch:
+            spool = Path(scratch) / Path(key).name
+            try:
+                yield spool
+            finally:
+                if spool.is_file() and spool.stat().st_size:
+                    self.storage.put_file(key, spool)
 
 
-def _write_atomically(path: Path, events: list[Event]) -> None:
-    """Write a uniquely named temporary file, flush it to disk, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _decode(stored: bytes | None) -> list[Event]:
+    if not stored:
+        return []
+    text = gzip.decompress(stored).decode("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _encode(events: list[Event]) -> bytes:
     buffer = io.BytesIO()
     # mtime=0 and no file name in the header: identical events give identical bytes
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as archive:
         for event in events:
             archive.write((_serialize(event) + "\n").encode("utf-8"))
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(buffer.getvalue())
-            out.flush()
-            os.fsync(out.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return buffer.getvalue()
 
 
 def split_into_windows(

@@ -113,7 +113,15 @@ def test_the_deployment_is_encrypted_and_private(terraform: TerraformConfig) -> 
     parameters = terraform.resource("aws_db_parameter_group", "dagster")["parameter"]
     assert {"name": "rds.force_ssl", "value": "1"} in parameters
 
-    assert terraform.resource("aws_efs_file_system", "landing")["encrypted"] is True
+    encryption = terraform.resource(
+        "aws_s3_bucket_server_side_encryption_configuration", "artifacts"
+    )
+    assert encryption["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == (
+        "aws:kms"
+    )
+    lifecycle = terraform.resource("aws_s3_bucket_lifecycle_configuration", "artifacts")["rule"]
+    expiring = {rule["filter"][0].get("prefix") for rule in lifecycle if rule.get("expiration")}
+    assert {"landing/", "compute-logs/"} <= expiring
     access = terraform.resource("aws_s3_bucket_public_access_block", "artifacts")
     assert all(access[flag] is True for flag in ("block_public_acls", "block_public_policy"))
     listener = terraform.resource("aws_lb_listener", "https")
@@ -155,6 +163,9 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OPENSEARCH_RETENTION_DAYS",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
+    # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
+    landing_root = terraform.locals["pipeline_environment"]["OKTA_PIPELINE_LANDING_ROOT"]
+    assert landing_root.startswith("s3://${aws_s3_bucket.artifacts.bucket}/")
     changed = {
         "OKTA_PIPELINE_FETCH_EVERY_MINUTES": "15",
         "OKTA_PIPELINE_SETTLE_MINUTES": "4",

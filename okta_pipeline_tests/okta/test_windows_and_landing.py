@@ -129,7 +129,7 @@ def test_events_are_stored_exactly_as_received(tmp_path: Path) -> None:
         "version": "0",
     }
     zone.write_window(RANGE_START, [event], FETCHED_AT)
-    with gzip.open(zone.window_path(RANGE_START), "rt", encoding="utf-8") as stored:
+    with gzip.open(zone.window_location(RANGE_START), "rt", encoding="utf-8") as stored:
         assert [json.loads(line) for line in stored] == [event]
 
 

@@ -53,7 +53,7 @@ def okta_system_log(
                     "new_events": write.added,
                     "lag_p50_seconds": write.lag_p50_seconds,
                     "lag_max_seconds": write.lag_max_seconds,
-                    "path": dg.MetadataValue.path(str(zone.window_path(write.start))),
+                    "path": dg.MetadataValue.path(zone.window_location(write.start)),
                 },
             )
         )

@@ -94,15 +94,16 @@ def opensearch_okta_logs(
             yield moment, counted(moment)
             moment += WINDOW
 
-    dead_letters = DeadLetters(
-        zone.root
-        / "_dead_letter"
-        / prefix
-        / f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run.run_id[:8]}.jsonl.gz"
+    dead_letter_key = (
+        f"_dead_letter/{prefix}/"
+        f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run.run_id[:8]}.jsonl.gz"
     )
-    report = load_windows(
-        client, landed_windows(), prefix, dead_letters, chunk_bytes=opensearch.bulk_chunk_bytes
-    )
+    # Spooled locally and stored in the landing zone at the end, even if the load fails.
+    with zone.spooled(dead_letter_key) as spool:
+        dead_letters = DeadLetters(spool, location=zone.storage.location(dead_letter_key))
+        report = load_windows(
+            client, landed_windows(), prefix, dead_letters, chunk_bytes=opensearch.bulk_chunk_bytes
+        )
     client.indices.refresh(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
     indexed_counts = _documents_per_window(client, prefix, start, end)
 
@@ -141,7 +142,7 @@ def opensearch_okta_logs(
         metadata={
             **totals,
             "windows": len(raw_counts),
-            "dead_letter_file": str(report.dead_letter_path or ""),
+            "dead_letter_file": report.dead_letter_location or "",
         },
         check_results=[
             dg.AssetCheckResult(

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
 from okta_pipeline.lib.landing import LandingZone
+from okta_pipeline.lib.landing_storage import storage_at
 
 
 class LandingZoneResource(dg.ConfigurableResource):
-    """Raw Okta events as gzipped JSON Lines, one file per 5-minute window."""
+    """Raw Okta events as gzipped JSON Lines, one file per 5-minute window, in a directory or
+    under an S3 prefix."""
 
     root: str = Field(
         default="landing",
-        description="Landing zone directory (a relative path is from the working directory)",
+        description="A directory (relative to the working directory), or s3://<bucket>/<prefix>",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Another S3 endpoint (a VPC endpoint's DNS name, an S3-compatible store)",
     )
 
     def zone(self) -> LandingZone:
-        return LandingZone(Path(self.root).expanduser())
+        return LandingZone(storage_at(self.root, s3_client=self._s3_client()))
+
+    def _s3_client(self) -> Any:
+        if not self.root.startswith("s3://"):
+            return None
+        import boto3
+
+        # Region and credentials come from the environment (the task role on ECS).
+        return boto3.client("s3", endpoint_url=self.s3_endpoint_url)

@@ -75,7 +75,7 @@ class LoadReport:
     field_problems: Counter[str] = field(default_factory=Counter)
     """Events lacking a required field: unplaceable ones, and those without an eventType."""
     examples: list[str] = field(default_factory=list)
-    dead_letter_path: Path | None = None
+    dead_letter_location: str | None = None
 
     @property
     def failed(self) -> int:
@@ -84,17 +84,21 @@ class LoadReport:
     def summary(self) -> str:
         reasons = ", ".join(f"{reason}: {count}" for reason, count in self.failures.most_common())
         examples = "; ".join(self.examples)
-        where = f" Dead-lettered to {self.dead_letter_path}." if self.dead_letter_path else ""
+        where = (
+            f" Dead-lettered to {self.dead_letter_location}." if self.dead_letter_location else ""
+        )
         return (
             f"{self.failed} events could not be indexed ({reasons}). Examples: {examples}.{where}"
         )
 
 
 class DeadLetters:
-    """Events that could not be indexed, with why; appended as gzip members of one file."""
+    """Events that could not be indexed, with why; appended as gzip members of one file at
+    `path`, reported as `location` (where that file is finally stored)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, location: str | None = None) -> None:
         self.path = path
+        self.location = location or str(path)
         self.count = 0
 
     def add(self, window: datetime, reason: str, event: Event) -> None:
@@ -208,7 +212,7 @@ def _record_failure_locked(
             f"uuid={event.get('uuid')!r} published={event.get('published')!r}: {reason}"
         )
     dead_letters.add(load.window, reason, event)
-    report.dead_letter_path = dead_letters.path
+    report.dead_letter_location = dead_letters.location
 
 
 def _chunks(actions: Iterator[_Action], chunk_bytes: int) -> Iterator[list[_Action]]:
