@@ -5,6 +5,11 @@
 #   code_server  - only load definitions and evaluate sensors
 #   run          - the pipeline: land events in S3, write run output, index into OpenSearch
 
+locals {
+  # Every task of the cluster: the run tasks the launcher starts, and the services' own tasks.
+  cluster_tasks = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"
+}
+
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -89,17 +94,21 @@ data "aws_iam_policy_document" "webserver" {
   source_policy_documents = [
     data.aws_iam_policy_document.read_compute_logs.json,
     data.aws_iam_policy_document.resolve_run_task_definition.json,
+    data.aws_iam_policy_document.watch_and_stop_runs.json,
   ]
+}
 
+# The webserver terminates the runs users stop; the daemon monitors runs and stops stuck ones.
+data "aws_iam_policy_document" "watch_and_stop_runs" {
   statement {
     sid       = "WatchTasks"
     actions   = ["ecs:DescribeTasks"]
-    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    resources = [local.cluster_tasks]
   }
   statement {
-    sid       = "TerminateRunTasksOnly"
+    sid       = "StopRunTasksOnly"
     actions   = ["ecs:StopTask"]
-    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    resources = [local.cluster_tasks]
     condition {
       test     = "Null"
       variable = "aws:ResourceTag/dagster/run_id"
@@ -135,6 +144,7 @@ data "aws_iam_policy_document" "daemon" {
   source_policy_documents = [
     data.aws_iam_policy_document.read_compute_logs.json,
     data.aws_iam_policy_document.resolve_run_task_definition.json,
+    data.aws_iam_policy_document.watch_and_stop_runs.json,
   ]
 
   statement {
@@ -150,26 +160,11 @@ data "aws_iam_policy_document" "daemon" {
   statement {
     sid       = "TagRunTasks"
     actions   = ["ecs:TagResource"]
-    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    resources = [local.cluster_tasks]
     condition {
       test     = "StringEquals"
       variable = "ecs:CreateAction"
       values   = ["RunTask"]
-    }
-  }
-  statement {
-    sid       = "WatchTasks"
-    actions   = ["ecs:DescribeTasks"]
-    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
-  }
-  statement {
-    sid       = "StopRunTasksOnly"
-    actions   = ["ecs:StopTask"]
-    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
-    condition {
-      test     = "Null"
-      variable = "aws:ResourceTag/dagster/run_id"
-      values   = ["false"]
     }
   }
   statement {

@@ -156,8 +156,8 @@ def test_every_variable_the_deploy_files_read_is_set_by_terraform(
 ) -> None:
     referenced: set[str] = set()
     for name in ("dagster.yaml", "workspace.yaml"):
-        referenced |= set(re.findall(r"env: (\w+)", (DEPLOY / name).read_text()))
-    referenced |= set(re.findall(r"\benv:\s*\n\s+(\w+)", (DEPLOY / "dagster.yaml").read_text()))
+        # `env: NAME` or `env:` with NAME on the next line
+        referenced |= set(re.findall(r"\benv:\s+(\w+)", (DEPLOY / name).read_text()))
     set_by_terraform = set(terraform.locals["dagster_environment"])
     injected = {terraform.locals["db_password_secret"]["name"]}
     assert referenced, "no environment variables found in deploy/"
