@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 # checkov pins its own dependencies tightly; it lives in a virtual environment of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# Source tarballs of the OpenSearch plugins that Maven serves no zip for (Alerting,
+# Notifications, Index Management): the local node builds them from here when it must.
+ifneq ($(wildcard ../shared/vendor),)
+export OKTA_PIPELINE_PLUGIN_SOURCES ?= $(abspath ../shared/vendor)
+endif
 
 .PHONY: install demo test lint typecheck validate terraform-check pytest bench bench-quick opensearch-up opensearch-down clean
 

@@ -20,13 +20,18 @@ def local_layout() -> NodeLayout:
 
 
 @pytest.fixture(scope="session")
-def opensearch_endpoint(local_layout: NodeLayout) -> Iterator[OpenSearchSettings]:
+def opensearch_endpoint(
+    local_layout: NodeLayout, pytestconfig: pytest.Config
+) -> Iterator[OpenSearchSettings]:
     """OPENSEARCH_URL's cluster, or the local node: started if needed, stopped if we started it."""
     external = external_endpoint(os.environ)
     if external is not None:
         yield external
         return
-    running = node.start(local_layout, progress=lambda message: print(message))
+    # The first assembly builds plugins for minutes: show its progress instead of capturing it.
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        running = node.start(local_layout, progress=lambda message: print(message, flush=True))
     yield OpenSearchSettings(running.url)
     if running.started:
         node.stop(local_layout)

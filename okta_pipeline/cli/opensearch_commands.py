@@ -25,7 +25,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     up.add_argument("--port", type=int, default=node.DEFAULT_PORT, help="HTTP port on 127.0.0.1")
     up.add_argument("--heap", default=node.DEFAULT_HEAP, help="JVM heap, e.g. 512m or 1g")
     up.add_argument(
-        "--refresh", action="store_true", help="retry plugins Maven could not supply before"
+        "--refresh",
+        action="store_true",
+        help="retry the plugins that could not be had before (Maven zips, or source builds)",
     )
     up.set_defaults(handler=_up)
 
@@ -102,16 +104,24 @@ def _status(args: argparse.Namespace) -> int:
 def _format_status(report: dict[str, object]) -> str:
     if not report["running"]:
         lines = ["OpenSearch is not running. Start it with `okta-pipeline opensearch up`."]
+        if report["plugins"] or report["modules"]:
+            lines.append("The local node was assembled with:")
     else:
         owner = "local node" if report["managed"] else "external cluster (OPENSEARCH_URL)"
-        lines = [
-            f"OpenSearch {report['version']} is running at {report['url']} ({owner})",
-            f"  plugins: {', '.join(_as_list(report['plugins'])) or 'none'}",
-            f"  modules: {', '.join(_as_list(report['modules']))}",
-        ]
+        lines = [f"OpenSearch {report['version']} is running at {report['url']} ({owner})"]
+    origins = report.get("plugin_origins") or {}
+    plugins = [
+        f"{name} ({origins[name]})" if isinstance(origins, dict) and name in origins else name
+        for name in _as_list(report["plugins"])
+    ]
+    if plugins or report["running"]:
+        lines.append("  plugins:")
+        lines.extend(f"    {plugin}" for plugin in plugins or ["none"])
+        lines.append(f"  modules: {', '.join(_as_list(report['modules'])) or 'none'}")
     unavailable = report.get("unavailable_plugins") or {}
     if isinstance(unavailable, dict) and unavailable:
-        lines.append(f"  not available from Maven: {', '.join(sorted(unavailable))}")
+        lines.append("  missing plugins:")
+        lines.extend(f"    {name}: {why}" for name, why in sorted(unavailable.items()))
     return "\n".join(lines)
 
 

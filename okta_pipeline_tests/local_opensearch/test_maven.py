@@ -9,25 +9,7 @@ from okta_pipeline.lib.local_opensearch.maven import (
     MavenCache,
     MavenError,
     _summarize_mvn_failure,
-    compile_dependencies,
 )
-
-POM = """<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <dependencies>
-    <dependency><groupId>org.antlr</groupId><artifactId>antlr4-runtime</artifactId>
-      <version>4.13.1</version><scope>compile</scope></dependency>
-    <dependency><groupId>org.ow2.asm</groupId><artifactId>asm</artifactId>
-      <version>9.7</version></dependency>
-    <dependency><groupId>junit</groupId><artifactId>junit</artifactId>
-      <version>4.13.2</version><scope>test</scope></dependency>
-    <dependency><groupId>x</groupId><artifactId>maybe</artifactId>
-      <version>1</version><optional>true</optional></dependency>
-    <dependency><groupId>x</groupId><artifactId>provided</artifactId>
-      <version>1</version><scope>provided</scope></dependency>
-  </dependencies>
-</project>
-"""
 
 
 def test_artifact_path_follows_maven_layout() -> None:
@@ -36,22 +18,6 @@ def test_artifact_path_follows_maven_layout() -> None:
     assert artifact.relative_path() == Path(
         "org/opensearch/plugin/alerting/2.19.4.0/alerting-2.19.4.0.zip"
     )
-
-
-def test_compile_dependencies_keeps_only_what_runs(tmp_path: Path) -> None:
-    pom = tmp_path / "x.pom"
-    pom.write_text(POM)
-    assert compile_dependencies(pom) == [
-        Artifact("org.antlr", "antlr4-runtime", "4.13.1"),
-        Artifact("org.ow2.asm", "asm", "9.7"),
-    ]
-
-
-def test_compile_dependencies_rejects_unresolved_versions(tmp_path: Path) -> None:
-    pom = tmp_path / "x.pom"
-    pom.write_text(POM.replace("<version>9.7</version>", "<version>${asm.version}</version>"))
-    with pytest.raises(MavenError, match="without a literal version"):
-        compile_dependencies(pom)
 
 
 def test_cached_artifacts_are_served_without_mvn(tmp_path: Path) -> None:

@@ -5,12 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from okta_pipeline.lib.local_opensearch.modules import (
-    SCRIPT_MODULES,
-    descriptor,
-    plugin_classname,
-    security_policy,
-)
+from okta_pipeline.lib.local_opensearch.descriptors import plugin_descriptor, security_policy
+from okta_pipeline.lib.local_opensearch.jars import artifact_name
+from okta_pipeline.lib.local_opensearch.modules import NODE_MODULES, module_jars, plugin_classname
 
 
 def make_jar(path: Path, *entries: str) -> Path:
@@ -36,18 +33,64 @@ def test_plugin_classname_refuses_ambiguity(tmp_path: Path) -> None:
         plugin_classname(jar)
 
 
-def test_descriptor_declares_the_node_version_and_no_extended_plugins() -> None:
-    painless = SCRIPT_MODULES[0]
-    properties = dict(
-        line.split("=", 1)
-        for line in descriptor(
-            painless, "2.19.4", "org.opensearch.painless.PainlessPlugin"
-        ).splitlines()
+def properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def test_module_descriptor_declares_the_node_version_and_no_extended_plugins() -> None:
+    described = properties(
+        plugin_descriptor(
+            name="lang-painless",
+            description="Painless",
+            version="2.19.4",
+            opensearch_version="2.19.4",
+            classname="org.opensearch.painless.PainlessPlugin",
+        )
     )
-    assert properties["name"] == "lang-painless"
-    assert properties["version"] == properties["opensearch.version"] == "2.19.4"
-    assert properties["classname"] == "org.opensearch.painless.PainlessPlugin"
-    assert properties["extended.plugins"] == ""
+    assert described["name"] == "lang-painless"
+    assert described["version"] == described["opensearch.version"] == "2.19.4"
+    assert described["classname"] == "org.opensearch.painless.PainlessPlugin"
+    assert described["extended.plugins"] == ""
+
+
+def test_plugin_descriptor_lists_the_plugins_it_extends() -> None:
+    described = properties(
+        plugin_descriptor(
+            name="opensearch-notifications",
+            description="Notifications",
+            version="2.19.4.0",
+            opensearch_version="2.19.4",
+            classname="org.opensearch.notifications.NotificationPlugin",
+            extended_plugins=("opensearch-notifications-core", "lang-painless"),
+        )
+    )
+    assert described["extended.plugins"] == "opensearch-notifications-core,lang-painless"
+    assert described["version"] == "2.19.4.0" and described["opensearch.version"] == "2.19.4"
+
+
+@pytest.mark.parametrize(
+    ("jar", "name"),
+    [
+        ("kotlin-stdlib-common-1.8.21.jar", "kotlin-stdlib-common"),
+        ("t-digest-3.3.jar", "t-digest"),
+        ("guava-33.2.1-jre.jar", "guava"),
+        ("netty-codec-4.1.125.Final.jar", "netty-codec"),
+        ("opensearch-2.19.4.jar", "opensearch"),
+        ("unversioned.jar", "unversioned"),
+    ],
+)
+def test_artifact_name_ignores_the_version(jar: str, name: str) -> None:
+    assert artifact_name(jar) == name
+
+
+def test_module_jars_leave_out_what_the_node_lib_ships(tmp_path: Path) -> None:
+    reindex = next(m for m in NODE_MODULES if m.name == "reindex")
+    for jar in ("reindex-client-2.19.4.jar", "httpclient-4.5.14.jar", "opensearch-core-2.19.4.jar"):
+        make_jar(tmp_path / jar)
+    jars = module_jars(tmp_path, reindex, "2.19.4", frozenset({"opensearch-core"}))
+    assert [j.name for j in jars] == ["reindex-client-2.19.4.jar", "httpclient-4.5.14.jar"]
+    with pytest.raises(ValueError, match="did not resolve"):
+        module_jars(tmp_path, reindex, "2.19.5", frozenset())
 
 
 def test_security_policy_grants_each_permission() -> None:

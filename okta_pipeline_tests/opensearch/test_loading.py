@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,11 +26,7 @@ from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, LoadInterruptedError, load_windows
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import (
-    delete_expired_indices,
-    drop_prefix,
-    ensure_retention_policy,
     ensure_template,
-    has_plugin,
 )
 from okta_pipeline.lib.opensearch.okta_index import (
     OKTA_MAPPING,
@@ -42,13 +37,6 @@ from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, range_tags, recen
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "okta-samples"
 FETCHED_AT = datetime.now(UTC)
-
-
-@pytest.fixture
-def prefix(opensearch: OpenSearch) -> Iterator[str]:
-    name = f"test-okta-{uuid.uuid4().hex[:8]}"
-    yield name
-    drop_prefix(opensearch, name)
 
 
 def resource(endpoint: OpenSearchSettings, prefix: str, **overrides: Any) -> OpenSearchResource:
@@ -376,21 +364,6 @@ def test_template_setup_is_idempotent(opensearch: OpenSearch, prefix: str) -> No
     assert ensure_template(opensearch, prefix) is True
     assert ensure_template(opensearch, prefix) is False
     assert ensure_template(opensearch, prefix, replicas=1) is True
-
-
-def test_retention_deletes_indices_by_their_name_date(opensearch: OpenSearch, prefix: str) -> None:
-    today = datetime.now(UTC).date()
-    old = f"{prefix}-{today - timedelta(days=120):%Y.%m.%d}"
-    recent = f"{prefix}-{today - timedelta(days=3):%Y.%m.%d}"
-    for name in (old, recent):
-        opensearch.indices.create(index=name)  # both created now, as a backfill would
-    assert delete_expired_indices(opensearch, prefix, retention_days=90) == [old]
-    assert opensearch.indices.exists(index=recent) and not opensearch.indices.exists(index=old)
-    outcome = ensure_retention_policy(opensearch, prefix, 90)
-    if has_plugin(opensearch, "opensearch-index-management"):
-        assert outcome.startswith(("created", "updated"))
-    else:
-        assert outcome.startswith("unavailable")
 
 
 def test_a_write_blocked_index_stops_the_load_without_blaming_the_events(

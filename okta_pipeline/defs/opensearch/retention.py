@@ -1,5 +1,7 @@
 """`okta_index_retention`: delete Okta indices past retention, daily."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
@@ -19,7 +21,7 @@ def okta_index_retention(
     that ISM would keep because they were created recently."""
     client = opensearch.client()
     prefix, days = opensearch.index_prefix, opensearch.retention_days
-    policy = ensure_retention_policy(client, prefix, days)
+    policy = ensure_retention_policy(client, prefix, timedelta(days=days))
     if policy.startswith("unavailable"):
         context.log.warning(f"ISM policy not applied ({policy}); deleting by index name date only")
     deleted = delete_expired_indices(client, prefix, days)

@@ -90,3 +90,25 @@ def find_java(environ: Mapping[str, str]) -> JavaRuntime:
         f"{found}. Install one (e.g. `apt-get install openjdk-17-jre-headless`) "
         "or set OPENSEARCH_JAVA_HOME to its home directory."
     )
+
+
+# The Kotlin 1.8 compiler the plugin builds use is known to run on these JDKs.
+BUILD_MAJORS = (17, 21, 11)
+
+
+def find_jdk(environ: Mapping[str, str]) -> JavaRuntime:
+    """A JDK (with javac) that can build OpenSearch 2.x plugins from source."""
+    found: dict[int, JavaRuntime] = {}
+    for home in candidate_homes(environ):
+        runtime = probe(home)
+        if runtime is None or not os.access(runtime.home / "bin" / "javac", os.X_OK):
+            continue
+        found.setdefault(runtime.major, runtime)
+    for major in BUILD_MAJORS:
+        if major in found:
+            return found[major]
+    seen = ", ".join(f"Java {major}" for major in sorted(found)) or "none"
+    raise JavaNotFoundError(
+        f"building OpenSearch plugins from source needs a JDK 17 or 21 with javac (found: {seen}). "
+        "Install one (e.g. `apt-get install openjdk-17-jdk-headless`) or set JAVA_HOME to it."
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,6 @@ DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _NOT_FOUND = re.compile(r"Could not find artifact \S+ in \S+ \([^)]*\)")
 _TRANSFER = re.compile(r"Could not transfer artifact [^\n]*?(?= -> \[Help|$)", re.M)
-_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 class MavenError(RuntimeError):
@@ -104,25 +102,3 @@ def _summarize_mvn_failure(output: str) -> str:
         line.removeprefix("[ERROR]").strip() for line in text.splitlines() if "[ERROR]" in line
     ]
     return next((e for e in errors if e), text.strip()[-500:] or "mvn failed without output")
-
-
-def compile_dependencies(pom: Path) -> list[Artifact]:
-    """The direct, non-optional compile and runtime dependencies a POM declares."""
-    root = ET.parse(pom).getroot()  # noqa: S314 - POMs come from Maven Central via mvn's checksums
-    found: list[Artifact] = []
-    for dep in root.findall("m:dependencies/m:dependency", _POM_NS):
-        scope = dep.findtext("m:scope", "compile", _POM_NS)
-        optional = dep.findtext("m:optional", "false", _POM_NS)
-        version = dep.findtext("m:version", "", _POM_NS)
-        if scope not in ("compile", "runtime") or optional == "true":
-            continue
-        if not version or "${" in version:
-            raise MavenError(f"{pom.name} declares a dependency without a literal version")
-        found.append(
-            Artifact(
-                dep.findtext("m:groupId", "", _POM_NS),
-                dep.findtext("m:artifactId", "", _POM_NS),
-                version,
-            )
-        )
-    return found

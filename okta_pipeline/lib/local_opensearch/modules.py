@@ -1,22 +1,25 @@
-"""Rebuild OpenSearch script modules (Painless, Mustache) from their Maven Central jars.
+"""Rebuild OpenSearch modules (Painless, Mustache, reindex) from their Maven Central jars.
 
 The integ-test distribution ships without them, and Maven Central publishes modules only as
-jars, without the plugin descriptor and security policy that a module directory needs. This
-module writes those two files itself.
+jars, without the plugin descriptor and security policy that a module directory needs. Maven
+resolves each module's libraries (`maven/node-modules`); this module writes the two files.
 """
 
 from __future__ import annotations
 
 import shutil
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from okta_pipeline.lib.local_opensearch.maven import Artifact, MavenCache, compile_dependencies
-
-# Core jars already sit in the node's lib/; a second copy in a module is "jar hell" at startup.
-CORE_GROUP = "org.opensearch"
+from okta_pipeline.lib.local_opensearch.descriptors import plugin_descriptor, security_policy
+from okta_pipeline.lib.local_opensearch.jars import artifact_name
+from okta_pipeline.lib.local_opensearch.maven_build.project import (
+    Progress,
+    copy_maven_tree,
+    run_maven,
+)
 
 
 @dataclass(frozen=True)
@@ -24,13 +27,11 @@ class ModuleSpec:
     name: str
     description: str
     jar_name: str
+    """The module's own jar on Maven Central (group org.opensearch.plugin)."""
     permissions: tuple[str, ...]
 
-    def jar(self, version: str) -> Artifact:
-        return Artifact("org.opensearch.plugin", self.jar_name, version)
 
-
-SCRIPT_MODULES = (
+NODE_MODULES = (
     ModuleSpec(
         name="lang-painless",
         description="Painless scripting language, rebuilt from Maven Central by okta_pipeline",
@@ -51,22 +52,18 @@ SCRIPT_MODULES = (
             'java.lang.reflect.ReflectPermission "suppressAccessChecks"',
         ),
     ),
+    ModuleSpec(
+        name="reindex",
+        description="_reindex, _update_by_query and _delete_by_query, rebuilt by okta_pipeline",
+        jar_name="reindex-client",
+        # Reindex from a remote cluster opens sockets through the REST client, which asks for
+        # the default proxy.
+        permissions=(
+            'java.net.SocketPermission "*", "connect"',
+            'java.net.NetPermission "getProxySelector"',
+        ),
+    ),
 )
-
-
-def resolve_jars(cache: MavenCache, root: Artifact) -> list[Path]:
-    """The root jar and its transitive runtime jars, nearest version first, core excluded."""
-    chosen: dict[tuple[str, str], Artifact] = {}
-    queue = [root]
-    while queue:
-        artifact = queue.pop(0)
-        key = (artifact.group, artifact.name)
-        if artifact.group == CORE_GROUP or key in chosen:
-            continue
-        chosen[key] = artifact
-        pom = cache.fetch(artifact.with_packaging("pom"))
-        queue.extend(compile_dependencies(pom))
-    return [cache.fetch(artifact) for artifact in chosen.values()]
 
 
 def plugin_classname(jar: Path) -> str:
@@ -82,40 +79,65 @@ def plugin_classname(jar: Path) -> str:
     return names[0]
 
 
-def descriptor(spec: ModuleSpec, version: str, classname: str) -> str:
-    return "\n".join(
-        [
-            f"description={spec.description}",
-            f"version={version}",
-            f"name={spec.name}",
-            f"classname={classname}",
-            "java.version=11",
-            f"opensearch.version={version}",
-            "extended.plugins=",
-            "has.native.controller=false",
-            "",
-        ]
+def module_jars(
+    resolved: Path, spec: ModuleSpec, version: str, shipped: frozenset[str]
+) -> list[Path]:
+    """The module's own jar first, then its libraries that the node's lib/ does not have."""
+    own = resolved / f"{spec.jar_name}-{version}.jar"
+    if not own.is_file():
+        raise ValueError(f"Maven did not resolve {own.name} for module {spec.name}")
+    libraries = sorted(
+        jar for jar in resolved.glob("*.jar") if jar != own and artifact_name(jar) not in shipped
     )
+    return [own, *libraries]
 
 
-def security_policy(permissions: Iterable[str]) -> str:
-    grants = "".join(f"  permission {p};\n" for p in permissions)
-    return f"grant {{\n{grants}}};\n"
+def assemble_modules(
+    modules_dir: Path,
+    version: str,
+    shipped: frozenset[str],
+    *,
+    work: Path,
+    repository: Path,
+    java_home: Path,
+    progress: Progress,
+    environ: Mapping[str, str],
+    mvn: str = "mvn",
+) -> list[str]:
+    """Write `modules_dir/<name>` for every module (jars, descriptor, policy); return the names.
 
-
-def assemble_module(cache: MavenCache, spec: ModuleSpec, version: str, modules_dir: Path) -> Path:
-    """Write `modules_dir/<name>` with the module's jars, descriptor and policy; return it."""
-    jars = resolve_jars(cache, spec.jar(version))
-    target = modules_dir / spec.name
-    staging = modules_dir / f".{spec.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for jar in jars:
-        shutil.copy2(jar, staging / jar.name)
-    (staging / "plugin-descriptor.properties").write_text(
-        descriptor(spec, version, plugin_classname(jars[0]))
+    `shipped` names the artifacts of the node's lib/: a second copy in a module is refused.
+    """
+    shutil.rmtree(work, ignore_errors=True)
+    copy_maven_tree(work / "maven")
+    resolved = work / "jars"
+    run_maven(
+        work / "maven" / "node-modules" / "pom.xml",
+        goals=["package"],
+        repository=repository,
+        properties={"modules.dir": str(resolved), "opensearch.version": version},
+        java_home=java_home,
+        log=work / "maven.log",
+        progress=progress,
+        environ=environ,
+        mvn=mvn,
     )
-    (staging / "plugin-security.policy").write_text(security_policy(spec.permissions))
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
+    for spec in NODE_MODULES:
+        jars = module_jars(resolved / spec.name, spec, version, shipped)
+        target = modules_dir / spec.name
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for jar in jars:
+            shutil.copy2(jar, target / jar.name)
+        (target / "plugin-descriptor.properties").write_text(
+            plugin_descriptor(
+                name=spec.name,
+                description=spec.description,
+                version=version,
+                opensearch_version=version,
+                classname=plugin_classname(jars[0]),
+            )
+        )
+        (target / "plugin-security.policy").write_text(security_policy(spec.permissions))
+    shutil.rmtree(work, ignore_errors=True)
+    return [spec.name for spec in NODE_MODULES]

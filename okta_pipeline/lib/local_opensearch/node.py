@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from okta_pipeline.lib.local_opensearch.assembly import (
     Assembly,
     Progress,
     assemble,
+    plugin_sources_dir,
 )
 from okta_pipeline.lib.local_opensearch.java import JavaRuntime, find_java
 from okta_pipeline.lib.local_opensearch.layout import SERVICE_USER, NodeLayout
@@ -53,8 +54,12 @@ class NodeStatus:
     pid: int | None
     version: str | None
     modules: list[str]
+    """What the running node reports, or what its home was assembled with when it is stopped."""
     plugins: list[str]
+    plugin_origins: dict[str, str]
+    """Where each installed plugin came from: a Maven zip, or a build from a source tarball."""
     unavailable_plugins: dict[str, str]
+    """Plugins the node lacks, each with why and how to supply it."""
 
 
 def url_for(port: int) -> str:
@@ -96,7 +101,8 @@ def start(
 ) -> RunningNode:
     """Provision the node if needed and start it; a no-op returning its URL when it runs.
 
-    `refresh` retries plugins that Maven could not supply when the node was first assembled.
+    `refresh` retries plugins that could not be had when the node was assembled. Plugins
+    Maven does not serve are built from the source tarballs in OKTA_PIPELINE_PLUGIN_SOURCES.
     """
     environ = os.environ if environ is None else environ
     already = running_node(layout)
@@ -108,10 +114,17 @@ def start(
             "port, or point OPENSEARCH_URL at that server if it is the cluster you want."
         )
     java = find_java(environ)
-    assembly = assemble(layout, java, progress, refresh_unavailable=refresh)
+    assembly = assemble(
+        layout,
+        java,
+        progress,
+        refresh=refresh,
+        sources_dir=plugin_sources_dir(environ, progress),
+        environ=environ,
+    )
     _warn_unavailable(assembly, progress)
     user = _service_user(progress) if os.geteuid() == 0 else None
-    _prepare_runtime_dirs(layout, port, user)
+    _prepare_runtime_dirs(layout, port, user, assembly)
 
     progress(f"Starting OpenSearch {layout.version} on {url_for(port)} with Java {java.major}")
     process = _launch(layout, java, heap, user)
@@ -144,11 +157,19 @@ def stop(layout: NodeLayout, timeout: float = 60.0) -> bool:
 
 
 def status(layout: NodeLayout) -> NodeStatus:
-    assembly = Assembly.load(layout.assembly_record)
-    unavailable = assembly.unavailable_plugins if assembly else {}
+    assembly = Assembly.load(layout.assembly_record) or Assembly(version=layout.version)
     node = running_node(layout)
     if node is None:
-        return NodeStatus(False, None, None, None, [], [], unavailable)
+        return NodeStatus(
+            running=False,
+            url=None,
+            pid=None,
+            version=None,
+            modules=sorted(assembly.modules),
+            plugins=sorted(assembly.plugins),
+            plugin_origins=assembly.plugins,
+            unavailable_plugins=assembly.unavailable_plugins,
+        )
     components = describe_components(OpenSearchSettings(node.url))
     return NodeStatus(
         running=True,
@@ -157,7 +178,8 @@ def status(layout: NodeLayout) -> NodeStatus:
         version=components.version,
         modules=components.modules,
         plugins=components.plugins,
-        unavailable_plugins=unavailable,
+        plugin_origins=assembly.plugins,
+        unavailable_plugins=assembly.unavailable_plugins,
     )
 
 
@@ -167,12 +189,9 @@ def _warn_unavailable(assembly: Assembly, progress: Progress) -> None:
     for name, reason in assembly.unavailable_plugins.items():
         progress(
             f"WARNING: plugin {name} is missing, so {PLUGIN_PURPOSE[name]} will not work "
-            f"on this node ({reason})."
+            f"on this node. {reason}"
         )
-    progress(
-        "To get them: make your Maven repositories supply them and run "
-        "`okta-pipeline opensearch up --refresh`, or point OPENSEARCH_URL at a cluster with them."
-    )
+    progress("Or point OPENSEARCH_URL at a cluster that has them.")
 
 
 def _port_in_use(port: int) -> bool:
@@ -213,7 +232,25 @@ def _service_user(progress: Progress) -> pwd.struct_passwd:
     return pwd.getpwnam(SERVICE_USER)
 
 
-def _prepare_runtime_dirs(layout: NodeLayout, port: int, user: pwd.struct_passwd | None) -> None:
+def local_only_settings(plugins: Iterable[str]) -> list[str]:
+    """Settings that suit tests on this local node; the deployment never gets them."""
+    installed = set(plugins)
+    lines: list[str] = []
+    if "opensearch-notifications-core" in installed:
+        # Set explicitly rather than relying on 2.19's empty default: webhook channels may
+        # reach receivers on 127.0.0.1, and the cloud metadata range stays refused.
+        lines.append('opensearch.notifications.core.http.host_deny_list: ["169.254.0.0/16"]')
+    if "opensearch-index-management" in installed:
+        # ISM visits managed indices every minute (default 5, with jitter), so a retention
+        # test finishes in minutes.
+        lines.append("plugins.index_state_management.job_interval: 1")
+        lines.append("plugins.index_state_management.jitter: 0.0")
+    return lines
+
+
+def _prepare_runtime_dirs(
+    layout: NodeLayout, port: int, user: pwd.struct_passwd | None, assembly: Assembly
+) -> None:
     for directory in (layout.data_dir, layout.logs_dir, layout.tmp_dir):
         directory.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(layout.config_dir, ignore_errors=True)
@@ -231,6 +268,7 @@ def _prepare_runtime_dirs(layout: NodeLayout, port: int, user: pwd.struct_passwd
                 "transport.port: 9300-9399",
                 "discovery.type: single-node",
                 "cluster.routing.allocation.disk.threshold_enabled: false",
+                *local_only_settings(assembly.plugins),
                 "",
             ]
         )

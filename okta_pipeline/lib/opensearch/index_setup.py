@@ -20,9 +20,12 @@ def template_name(prefix: str) -> str:
 
 
 def drop_prefix(client: OpenSearch, prefix: str) -> None:
-    """Delete a prefix's daily indices and its template (test and benchmark clean-up)."""
+    """Delete a prefix's daily indices, template and retention policy (test clean-up)."""
     client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
     client.indices.delete_index_template(name=template_name(prefix), params={"ignore": 404})
+    if has_plugin(client, ISM_PLUGIN):
+        policy = f"/_plugins/_ism/policies/{retention_policy_id(prefix)}"
+        client.transport.perform_request("DELETE", policy, params={"ignore": 404})
 
 
 def ensure_template(client: OpenSearch, prefix: str, shards: int = 1, replicas: int = 0) -> bool:
@@ -52,35 +55,54 @@ def has_plugin(client: OpenSearch, name: str) -> bool:
     return any(p.get("component") == name for p in plugins)
 
 
-def ensure_retention_policy(client: OpenSearch, prefix: str, retention_days: int) -> str:
-    """An ISM policy deleting `prefix-*` indices `retention_days` after creation, if ISM exists.
+def ism_age(age: timedelta) -> str:
+    """An ISM `min_index_age` ("90d", "90m", "45s") for a whole number of seconds."""
+    seconds = int(age.total_seconds())
+    if seconds <= 0 or seconds != age.total_seconds():
+        raise ValueError(f"retention must be a positive whole number of seconds, got {age}")
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
-    ISM ages indices by creation date, so backfilled old-dated indices also need
-    `delete_expired_indices`, which works by the date in the name and needs no plugin.
+
+def retention_policy_id(prefix: str) -> str:
+    return f"{prefix}-retention"
+
+
+def retention_policy(prefix: str, retention: timedelta) -> dict[str, Any]:
+    """An ISM policy deleting `prefix-*` indices `retention` after creation.
+
+    Its `ism_template` attaches it to every new index of the prefix: no index setting needed.
     """
-    if not has_plugin(client, ISM_PLUGIN):
-        return "unavailable: the cluster has no Index Management plugin"
-    policy_id = f"{prefix}-retention"
-    body = {
+    age = ism_age(retention)
+    return {
         "policy": {
-            "description": f"Delete {prefix}-* indices {retention_days} days after creation",
+            "description": f"Delete {prefix}-* indices {age} after creation",
             "default_state": "hot",
             "states": [
                 {
                     "name": "hot",
                     "actions": [],
-                    "transitions": [
-                        {
-                            "state_name": "delete",
-                            "conditions": {"min_index_age": f"{retention_days}d"},
-                        }
-                    ],
+                    "transitions": [{"state_name": "delete", "conditions": {"min_index_age": age}}],
                 },
                 {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
             ],
             "ism_template": [{"index_patterns": [f"{prefix}-*"], "priority": 100}],
         }
     }
+
+
+def ensure_retention_policy(client: OpenSearch, prefix: str, retention: timedelta) -> str:
+    """Put the retention policy if ISM exists and the cluster's differs; say what happened.
+
+    ISM ages indices by creation date, so backfilled old-dated indices also need
+    `delete_expired_indices`, which works by the date in the name and needs no plugin.
+    """
+    if not has_plugin(client, ISM_PLUGIN):
+        return "unavailable: the cluster has no Index Management plugin"
+    policy_id = retention_policy_id(prefix)
+    body = retention_policy(prefix, retention)
     path = f"/_plugins/_ism/policies/{policy_id}"
     existing = client.transport.perform_request("GET", path, params={"ignore": 404})
     stored = existing.get("policy", {}) if isinstance(existing, dict) else {}
