@@ -21,7 +21,12 @@ from opensearchpy import OpenSearch
 from bench.measure import stopwatch, table
 from okta_pipeline.lib.landing import WINDOW, Event, window_start
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
-from okta_pipeline.lib.opensearch.bulk_loader import DEFAULT_CHUNK_BYTES, DeadLetters, load_windows
+from okta_pipeline.lib.opensearch.bulk_loader import (
+    DEFAULT_CHUNK_BYTES,
+    DeadLetters,
+    load_windows,
+    with_derived,
+)
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix, ensure_template
 from okta_pipeline.lib.opensearch.okta_index import index_name
 
@@ -58,7 +63,9 @@ def raw_bulk_bodies(events: list[Event], prefix: str) -> list[bytes]:
         action = json.dumps(
             {"create": {"_index": index_name(prefix, published), "_id": event["uuid"]}}
         )
-        line = (action + "\n" + json.dumps(event, ensure_ascii=False) + "\n").encode()
+        # The same documents the loader sends (derived fields included), built ahead of time.
+        document = with_derived(event, json.dumps(event, ensure_ascii=False))
+        line = (action + "\n" + document + "\n").encode()
         if size + len(line) > DEFAULT_CHUNK_BYTES and lines:
             bodies.append(b"".join(lines))
             lines, size = [], 0
@@ -100,7 +107,7 @@ def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
                 client, windows, prefixes["loader"], DeadLetters(tmp_root / "dead.jsonl.gz")
             )
             client.indices.refresh(index=f"{prefixes['loader']}-*")
-        if report.failed:
+        if report.failed or report.dead_lettered:
             raise RuntimeError(report.summary())
 
         bodies = raw_bulk_bodies(events, prefixes["raw"])

@@ -88,7 +88,7 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "seconds": round(watch.seconds, 2),
         "documents": sum(w.indexed + w.unchanged for w in report.windows.values()),
-        "failed": report.failed,
+        "failed": report.failed + report.dead_lettered,
     }
 
 

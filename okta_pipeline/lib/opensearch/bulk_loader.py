@@ -1,9 +1,12 @@
 """Bulk-index landed Okta events: `_id` = uuid, index from `published`, nothing lost.
 
 Documents are sent with `create`: a document that already exists (a re-run) comes back as 409
-and counts as unchanged, so re-runs converge without rewriting anything. Items rejected with
-429 or 5xx are retried with backoff; items rejected for a 4xx of their own, and events that
-cannot be placed (no uuid, unparseable `published`), go to the dead-letter file with the reason.
+and counts as unchanged, so re-runs converge without rewriting anything. Each document is the
+landed line plus the `okta_pipeline` fields derived from it, which the mapping keeps out of
+`_source`. Items rejected with 429 or 5xx are retried with backoff, and those still refused are
+counted as failed (a re-run loads them). Dead letters are kept for what cannot be an event (not
+JSON, not an object, no uuid, an unparseable `published`, over the size limit) and for an event
+OpenSearch refuses for a reason of its own; they go to the dead-letter file with the reason.
 
 The bodies are built here rather than by opensearch-py's `streaming_bulk`: a landed event is
 already the JSON line to send, and the `_bulk` API answers items in request order, so results
@@ -30,6 +33,7 @@ from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
 from okta_pipeline.lib.landing import Event, parse_published
+from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE, derive
 from okta_pipeline.lib.opensearch.okta_index import index_name
 
 DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
@@ -53,12 +57,18 @@ class LoadInterruptedError(RuntimeError):
     """OpenSearch became unreachable mid-load; what was indexed stays, a re-run finishes it."""
 
 
+RETRIES_EXHAUSTED = "refused with 429 or 5xx after every retry"
+
+
 @dataclass
 class WindowLoad:
     window: datetime
     indexed: int = 0
     unchanged: int = 0
+    dead_lettered: int = 0
+    """Items that cannot be indexed: not events, or refused by OpenSearch for their content."""
     failed: int = 0
+    """Events OpenSearch kept refusing with 429 or 5xx: a re-run indexes them."""
     bytes: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float = 0.0
@@ -71,25 +81,33 @@ class WindowLoad:
 @dataclass
 class LoadReport:
     windows: dict[datetime, WindowLoad] = field(default_factory=dict)
-    failures: Counter[str] = field(default_factory=Counter)
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     field_problems: Counter[str] = field(default_factory=Counter)
     """Events lacking a required field: unplaceable ones, and those without an eventType."""
     examples: list[str] = field(default_factory=list)
     dead_letter_location: str | None = None
 
     @property
+    def dead_lettered(self) -> int:
+        return sum(w.dead_lettered for w in self.windows.values())
+
+    @property
     def failed(self) -> int:
-        return sum(self.failures.values())
+        """Events not indexed in this run for the cluster's sake (429 or 5xx to the end)."""
+        return sum(w.failed for w in self.windows.values())
 
     def summary(self) -> str:
-        reasons = ", ".join(f"{reason}: {count}" for reason, count in self.failures.most_common())
-        examples = "; ".join(self.examples)
-        where = (
-            f" Dead-lettered to {self.dead_letter_location}." if self.dead_letter_location else ""
-        )
-        return (
-            f"{self.failed} events could not be indexed ({reasons}). Examples: {examples}.{where}"
-        )
+        parts = []
+        if self.dead_lettered:
+            reasons = ", ".join(f"{r}: {n}" for r, n in self.dead_letter_reasons.most_common())
+            where = f" to {self.dead_letter_location}" if self.dead_letter_location else ""
+            parts.append(f"{self.dead_lettered} items were dead-lettered{where} ({reasons}).")
+        if self.failed:
+            parts.append(
+                f"{self.failed} events were {RETRIES_EXHAUSTED}: re-run the partitions once "
+                "the cluster keeps up."
+            )
+        return " ".join([*parts, f"Examples: {'; '.join(self.examples)}."])
 
 
 class DeadLetters:
@@ -101,7 +119,7 @@ class DeadLetters:
         self.location = location or str(path)
         self.count = 0
 
-    def add(self, window: datetime, reason: str, event: Event) -> None:
+    def add(self, window: datetime, reason: str, event: Event | str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         record = {"window": window.isoformat(), "reason": reason, "event": event}
         with gzip.open(self.path, "at", encoding="utf-8") as out:
@@ -139,6 +157,7 @@ def load_windows(
     max_retries: int = 5,
     initial_backoff: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
+    max_event_bytes: int = MAX_EVENT_BYTES,
 ) -> LoadReport:
     """Index every window's events (dicts, or JSON lines as landed) and report per window."""
     report = LoadReport()
@@ -151,29 +170,40 @@ def load_windows(
             for item in items:
                 # A landed JSON line is sent as it is; an event given as a dict is serialized once.
                 if isinstance(item, str):
-                    event, source = orjson.loads(item), item
+                    try:
+                        event, source = orjson.loads(item), item.rstrip()
+                    except orjson.JSONDecodeError:
+                        _dead_letter(report, dead_letters, load, "not JSON", item)
+                        continue
                 else:
                     event = item
                     source = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                if not isinstance(event, dict):
+                    _dead_letter(report, dead_letters, load, "not a JSON object", source)
+                    continue
                 placed = validate(event)
                 if isinstance(placed, str):
                     report.field_problems[placed] += 1
-                    _record_failure(report, dead_letters, load, placed, event)
+                    _dead_letter(report, dead_letters, load, placed, event)
                     continue
                 if not isinstance(event.get("eventType"), str):
                     report.field_problems["missing eventType"] += 1
                 uuid, published = placed
                 size = len(source.encode())
-                if size > MAX_EVENT_BYTES:
-                    _record_failure(
-                        report, dead_letters, load, "event larger than a bulk request may be", event
+                if size > max_event_bytes:
+                    _dead_letter(
+                        report,
+                        dead_letters,
+                        load,
+                        f"event larger than {max_event_bytes} bytes",
+                        event,
                     )
                     continue
                 load.bytes += size
                 target = orjson.dumps(
                     {"create": {"_index": index_name(prefix, published), "_id": uuid}}
                 ).decode()
-                yield _Action(load, event, f"{target}\n{source}\n")
+                yield _Action(load, event, f"{target}\n{with_derived(event, source)}\n")
 
     retry = _send(client, actions(), chunk_bytes, report, dead_letters)
     for attempt in range(max_retries):
@@ -181,38 +211,52 @@ def load_windows(
             break
         sleep(min(initial_backoff * 2**attempt, 30.0))
         retry = _send(client, iter(retry), chunk_bytes, report, dead_letters)
-    for action in retry:  # still failing after every retry
-        _record_failure(
-            report,
-            dead_letters,
-            action.load,
-            "rejected with 429 or 5xx after every retry",
-            action.event,
-        )
+    for action in retry:  # still refused after every retry: not the event's fault
+        with _FAILURES:
+            action.load.failed += 1
+            _add_example(report, action.event, RETRIES_EXHAUSTED)
     return report
+
+
+def with_derived(event: Event, source: str) -> str:
+    """The document to send: the event's JSON with its derived fields appended.
+
+    The landed text is kept byte for byte (the mapping leaves the namespace out of `_source`);
+    an event that already has a key named like the namespace is sent without derived fields.
+    """
+    derived = derive(event)
+    if not derived or NAMESPACE in event:
+        return source
+    return f'{source[:-1]},"{NAMESPACE}":{orjson.dumps(derived).decode()}}}'
 
 
 _FAILURES = threading.Lock()  # chunks are prepared on a worker thread: both threads record
 
 
-def _record_failure(
-    report: LoadReport, dead_letters: DeadLetters, load: WindowLoad, reason: str, event: Event
+def _dead_letter(
+    report: LoadReport,
+    dead_letters: DeadLetters,
+    load: WindowLoad,
+    reason: str,
+    event: Event | str,
 ) -> None:
     with _FAILURES:
-        _record_failure_locked(report, dead_letters, load, reason, event)
+        load.dead_lettered += 1
+        report.dead_letter_reasons[reason] += 1
+        _add_example(report, event, reason)
+        dead_letters.add(load.window, reason, event)
+        report.dead_letter_location = dead_letters.location
 
 
-def _record_failure_locked(
-    report: LoadReport, dead_letters: DeadLetters, load: WindowLoad, reason: str, event: Event
-) -> None:
-    load.failed += 1
-    report.failures[reason] += 1
-    if len(report.examples) < MAX_EXAMPLES:
+def _add_example(report: LoadReport, event: Event | str, reason: str) -> None:
+    if len(report.examples) >= MAX_EXAMPLES:
+        return
+    if isinstance(event, dict):
         report.examples.append(
             f"uuid={event.get('uuid')!r} published={event.get('published')!r}: {reason}"
         )
-    dead_letters.add(load.window, reason, event)
-    report.dead_letter_location = dead_letters.location
+    else:
+        report.examples.append(f"{event[:80]!r}: {reason}")
 
 
 def _chunks(actions: Iterator[_Action], chunk_bytes: int) -> Iterator[list[_Action]]:
@@ -265,7 +309,7 @@ def _send(
                     reason = (
                         f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
                     )
-                    _record_failure(report, dead_letters, action.load, reason[:300], action.event)
+                    _dead_letter(report, dead_letters, action.load, reason[:300], action.event)
     return retry
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, index_template
+from okta_pipeline.lib.opensearch.okta_index import MAPPING_VERSION, TEMPLATE_NAME, index_template
 
 ISM_PLUGIN = "opensearch-index-management"
 
@@ -48,6 +48,24 @@ def _existing_template(client: OpenSearch, name: str) -> dict[str, Any] | None:
         return None
     found = client.indices.get_index_template(name=name)["index_templates"]
     return dict(found[0]["index_template"]) if found else None
+
+
+def indices_with_older_mapping(client: OpenSearch, prefix: str, names: list[str]) -> list[str]:
+    """Those of `names` that exist and were created under an older template's mapping.
+
+    Such an index keeps its mapping until it ages out or is reloaded: events of a shape that
+    mapping cannot take are dead-lettered there.
+    """
+    if not names:
+        return []
+    mappings = client.indices.get_mapping(
+        index=",".join(names), params={"ignore_unavailable": "true", "allow_no_indices": "true"}
+    )
+    return sorted(
+        name
+        for name, found in mappings.items()
+        if found["mappings"].get("_meta", {}).get("mapping_version", 1) < MAPPING_VERSION
+    )
 
 
 def has_plugin(client: OpenSearch, name: str) -> bool:

@@ -3,19 +3,22 @@
 Mapping choices (each keeps every event loadable and `_source` exactly as Okta sent it):
 - `dynamic: false` everywhere: a field Okta adds tomorrow stays in `_source` and never fails a
   load or grows the mapping.
-- IP fields are `ip` with `ignore_malformed`: Okta writes the string "null" in some of them; such
-  a value is left unindexed for that field (the event itself loads and keeps it in `_source`).
-- `geolocation` is a `geo_point` with `ignore_malformed` for the same reason (nulls, partial).
-- `debugContext.debugData` is an object with `dynamic: false` and its well-known keys as
-  keywords capped by `ignore_above`. OpenSearch 2.19's `flat_object` would index every key, but
-  it cannot skip long values (no `ignore_above`), so one value over 32 KB would reject the whole
-  event; here long values are simply not indexed and unknown keys stay in `_source`.
+- Fields whose type varies in the wild are mapped so that any value is accepted: scalars that
+  arrive as strings, numbers or booleans are keywords (`securityContext.isProxy` included);
+  numbers and dates carry `ignore_malformed`; subtrees that arrive as objects, as text or as
+  empty strings (`debugContext.debugData`, `detailEntry`, `transaction.detail`) are not
+  indexed in place (`enabled: false`). Their typed view is the `okta_pipeline` namespace
+  (`derived_fields`), indexed but left out of `_source`.
+- IP fields are `ip` and `geolocation` a `geo_point`, with `ignore_malformed`: Okta writes the
+  string "null" in some IP fields; such a value is left unindexed for that field.
 - Keywords carry `ignore_above`, so megabyte-long strings never hit Lucene's term limit.
 
-Dotted keys (`"a.b.c"`) load. OpenSearch itself refuses two rare shapes: a key that starts
-with a dot, and a dotted key that runs into a mapped leaf (`"url.path"` under `debugData`, where
-`url` is a keyword). Such an event is dead-lettered with OpenSearch's reason and stays in the
-landing zone; the rest of its window loads.
+Dotted keys (`"a.b.c"`) load, except one that starts with a dot, which OpenSearch itself refuses
+outside a disabled subtree.
+
+MAPPING_VERSION goes up whenever a change needs new indices; the template applies to daily
+indices created from then on, and older ones keep their mapping until they age out or are
+reloaded (see the README).
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from okta_pipeline.lib.opensearch.derived_fields import DEBUG_DATA_KEYS, NAMESPACE
+
 TEMPLATE_NAME = "okta-logs"
+MAPPING_VERSION = 2
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LONG_KEYWORD = {"type": "keyword", "ignore_above": 8191}
 _IP = {"type": "ip", "ignore_malformed": True}
 _TEXT_AND_KEYWORD = {"type": "text", "fields": {"keyword": _KEYWORD}}
+# Kept in _source, not indexed: accepts an object, a string, a number, an array or null.
+_ANY_SHAPE = {"type": "object", "enabled": False}
 
 
 def _object(**properties: Any) -> dict[str, Any]:
@@ -45,30 +53,23 @@ _GEO_CONTEXT = _object(
 )
 _ACTOR = _object(
     **_keywords("id", "type", "alternateId", "displayName"),
-    detailEntry=_object(),
+    detailEntry=_ANY_SHAPE,
 )
-DEBUG_DATA_KEYS = (
-    "requestId",
-    "requestUri",
-    "url",
-    "dtHash",
-    "threatSuspected",
-    "threatDetections",
-    "factor",
-    "factorIntent",
-    "privilegeGranted",
-    "behaviors",
-    "risk",
-    "deviceFingerprint",
-    "authnRequestId",
-    "clientAddress",
-    "redirectUri",
-    "tunnels",
-    "pushWithNumberChallenge",
+DERIVED = _object(
+    debug_data=_object(**{key: _LONG_KEYWORD for key in DEBUG_DATA_KEYS}),
+    behaviors=_KEYWORD,
+    positive_behaviors=_KEYWORD,
+    risk_level=_KEYWORD,
+    risk_reasons=_LONG_KEYWORD,
+    threat_suspected={"type": "boolean"},
+    is_proxy={"type": "boolean"},
+    api_token_id=_KEYWORD,
 )
-
 OKTA_MAPPING: dict[str, Any] = {
     "dynamic": False,
+    "_meta": {"mapping_version": MAPPING_VERSION},
+    # The derived view is searchable but not stored: _source is the event as Okta sent it.
+    "_source": {"excludes": [NAMESPACE]},
     "properties": {
         "uuid": _KEYWORD,
         "published": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
@@ -99,25 +100,21 @@ OKTA_MAPPING: dict[str, Any] = {
         ),
         "securityContext": _object(
             asNumber={"type": "long", "ignore_malformed": True},
-            **_keywords("asOrg", "isp", "domain"),
-            isProxy={"type": "boolean"},
+            **_keywords("asOrg", "isp", "domain", "isProxy"),
         ),
         "outcome": _object(result=_KEYWORD, reason=_TEXT_AND_KEYWORD),
         "target": _object(
             **_keywords("id", "type", "alternateId", "displayName"),
-            detailEntry=_object(),
+            detailEntry=_ANY_SHAPE,
         ),
-        "transaction": _object(
-            **_keywords("type", "id"), detail=_object(requestApiTokenId=_KEYWORD)
-        ),
-        "debugContext": _object(
-            debugData=_object(**{key: _LONG_KEYWORD for key in DEBUG_DATA_KEYS})
-        ),
+        "transaction": _object(**_keywords("type", "id"), detail=_ANY_SHAPE),
+        "debugContext": _object(debugData=_ANY_SHAPE),
         "request": _object(
             ipChain=_object(
                 ip=_IP, **_keywords("version", "source"), geographicalContext=_GEO_CONTEXT
             )
         ),
+        NAMESPACE: DERIVED,
     },
 }
 
@@ -144,7 +141,11 @@ def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str,
             },
             "mappings": OKTA_MAPPING,
         },
-        "_meta": {"managed_by": "okta_pipeline", "description": "Okta System Log events"},
+        "_meta": {
+            "managed_by": "okta_pipeline",
+            "description": "Okta System Log events",
+            "mapping_version": MAPPING_VERSION,
+        },
     }
 
 

@@ -1,0 +1,97 @@
+"""Loading helpers shared by the OpenSearch tests: land events, run the asset, read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from opensearchpy import OpenSearch
+
+from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.lib.landing import WINDOW, Event, LandingZone, split_into_windows
+from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
+from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, range_tags
+
+FETCHED_AT = datetime.now(UTC)
+
+
+def resource(endpoint: OpenSearchSettings, prefix: str, **overrides: Any) -> OpenSearchResource:
+    return OpenSearchResource(
+        url=endpoint.url,
+        username=endpoint.username,
+        password=endpoint.password,
+        ca_certs=endpoint.ca_certs,
+        index_prefix=prefix,
+        **overrides,
+    )
+
+
+def land(root: Path, org: SimulatedOrg, start: datetime, end: datetime) -> list[Event]:
+    window = (int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    events = [s.event for s in org.published_between(*window)]
+    split_into_windows(LandingZone(root), events, start, end, FETCHED_AT)
+    return events
+
+
+def load(
+    endpoint: OpenSearchSettings, prefix: str, root: Path, start: datetime, end: datetime
+) -> dg.ExecuteInProcessResult:
+    resources = {
+        "opensearch": resource(endpoint, prefix),
+        "landing": LandingZoneResource(root=str(root)),
+    }
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if end - start == WINDOW:
+        return dg.materialize(
+            [opensearch_okta_logs],
+            resources=resources,
+            run_config=quiet,
+            partition_key=start.strftime(PARTITION_FORMAT),
+            raise_on_error=False,
+        )
+    return dg.materialize(
+        [opensearch_okta_logs],
+        resources=resources,
+        run_config=quiet,
+        tags=range_tags(start, end),
+        raise_on_error=False,
+    )
+
+
+def metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    event = result.asset_materializations_for_node("opensearch_okta_logs")[0]
+    return {key: value.value for key, value in event.metadata.items()}
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    return {
+        e.event_specific_data.check_name: e.event_specific_data  # type: ignore[union-attr]
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+
+
+def stored_sources(client: OpenSearch, prefix: str, events: list[Event]) -> dict[str, Any]:
+    client.indices.refresh(index=f"{prefix}-*")
+    found: dict[str, Any] = {}
+    for start in range(0, len(events), 500):
+        batch = events[start : start + 500]
+        response = client.search(
+            index=f"{prefix}-*",
+            body={"size": len(batch), "query": {"ids": {"values": [e["uuid"] for e in batch]}}},
+        )
+        found.update({hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]})
+    return found
+
+
+def count(client: OpenSearch, prefix: str) -> int:
+    client.indices.refresh(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+    response = client.count(
+        index=f"{prefix}-*", params={"ignore_unavailable": "true", "allow_no_indices": "true"}
+    )
+    return int(response["count"])
