@@ -5,6 +5,8 @@ import os
 import dagster as dg
 
 from okta_pipeline.defs.deployment import DeploymentSettings
+from okta_pipeline.defs.detections.assets import okta_detections
+from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
@@ -25,6 +27,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             ),
             opensearch_okta_logs,
             okta_index_retention,
+            okta_detections,
         ],
         sensors=[automation_sensor],
         resources={
@@ -39,6 +42,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
                 replicas=settings.opensearch_replicas,
                 retention_days=settings.opensearch_retention_days,
             ),
+            "detections": DetectionsResource(),
         },
     )
 

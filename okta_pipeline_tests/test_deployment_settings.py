@@ -12,7 +12,7 @@ import pytest
 
 from okta_pipeline.definitions import build_definitions, defs
 from okta_pipeline.defs.deployment import DeploymentSettings, DeploymentSettingsError
-from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT
+from okta_pipeline.defs.partitions import PARTITION_FORMAT
 
 OKTA_LOG = dg.AssetKey("okta_system_log")
 

@@ -14,13 +14,17 @@ from typing import Any
 import dagster as dg
 
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
+from okta_pipeline.cli.time_arguments import aligned_time
+from okta_pipeline.defs.detections.assets import okta_detections
+from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
-from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.cluster_endpoint import describe_components
+from okta_pipeline.lib.detections.scoring import FoundEvidence, LabelledAttack, score
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
@@ -36,8 +40,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser = commands.add_parser(
         "demo", help="run the pipeline over simulated Okta activity and print what it did"
     )
-    parser.add_argument("--start", type=_aligned_time, help="window start (UTC, 5-minute aligned)")
-    parser.add_argument("--end", type=_aligned_time, help="window end, exclusive (default: now)")
+    parser.add_argument("--start", type=aligned_time, help="window start (UTC, 5-minute aligned)")
+    parser.add_argument("--end", type=aligned_time, help="window end, exclusive (default: now)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated org")
     parser.add_argument("--events-per-minute", type=float, default=60.0)
     parser.add_argument(
@@ -46,20 +50,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="landing zone directory (default: ./landing or OKTA_PIPELINE_LANDING_ROOT)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--truth-out",
+        type=Path,
+        help="write the injected attacks' events here (JSON Lines: scenario, incident, uuid)",
+    )
     parser.set_defaults(handler=_demo)
-
-
-def _aligned_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
-    if moment != window_start(moment):
-        raise argparse.ArgumentTypeError(
-            f"{text} is not on a 5-minute boundary (try {window_start(moment):%Y-%m-%dT%H:%M}Z)"
-        )
-    return moment
 
 
 def default_window(now: datetime) -> tuple[datetime, datetime]:
@@ -76,6 +72,7 @@ def run_demo(
     landing_root: Path,
     opensearch: OpenSearchResource,
     progress: Any = None,
+    truth_out: Path | None = None,
 ) -> dict[str, Any]:
     """Serve a seeded org, materialize the pipeline over [start, end), and summarize."""
     token = secrets.token_urlsafe(24)
@@ -92,11 +89,12 @@ def run_demo(
                 f"the pipeline for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
             )
         result = dg.materialize(
-            [okta_system_log, opensearch_okta_logs],
+            [okta_system_log, opensearch_okta_logs, okta_detections],
             resources={
                 "okta": OktaResource(base_url=server.base_url, api_token=token),
                 "landing": LandingZoneResource(root=str(landing_root)),
                 "opensearch": opensearch,
+                "detections": DetectionsResource(),
             },
             tags={
                 "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
@@ -119,6 +117,20 @@ def run_demo(
     }
     days.add(index_name(prefix, end - WINDOW))
     indices = sorted(name for name in days if client.indices.exists(index=name))
+    detected: dict[str, Any] = {
+        key: value.value
+        for key, value in result.asset_materializations_for_node("okta_detections")[
+            0
+        ].metadata.items()
+    }
+    incidents = org.incidents_between(start_ms, end_ms)
+    if truth_out is not None:
+        _write_truth(truth_out, org, start_ms, end_ms)
+    attacks = [
+        LabelledAttack(i.id, i.scenario.name, i.scenario.detected_by, i.uuids)
+        for i in incidents.values()
+    ]
+    results = score(attacks, _findings_between(client, opensearch.findings_prefix, start, end))
     return {
         "window": {
             "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -145,6 +157,19 @@ def run_demo(
             "unchanged": loaded["unchanged"].value,
         },
         "truth": org.truth_between(start_ms, end_ms),
+        "detections": detected["detections"],
+        "findings": dict(sorted(detected["findings_by_detection"].items())),
+        "new_findings": detected["new_findings"],
+        "attacks": [
+            {
+                "incident": r.attack.incident,
+                "scenario": r.attack.scenario,
+                "detection": r.attack.detection,
+                "found": r.found,
+                "finding_ids": [f.finding_id for f in r.findings],
+            }
+            for r in results
+        ],
         "dagster_run_id": result.run_id,
     }
 
@@ -167,7 +192,14 @@ def _demo(args: argparse.Namespace) -> int:
         ca_certs=endpoint.ca_certs,
     )
     summary = run_demo(
-        start, end, args.seed, args.events_per_minute, landing_root, opensearch, progress
+        start,
+        end,
+        args.seed,
+        args.events_per_minute,
+        landing_root,
+        opensearch,
+        progress,
+        truth_out=args.truth_out,
     )
     summary["opensearch"].update(version=components.version, plugins=components.plugins)
     if args.json:
@@ -193,9 +225,65 @@ def _demo(args: argparse.Namespace) -> int:
         f"{', '.join(search['indices'])} ({search['indexed']} indexed, "
         f"{search['unchanged']} unchanged this run)"
     )
+    _print_findings(summary)
+    if args.truth_out:
+        print(f"  Ground truth of the injected attacks: {args.truth_out}")
     print("Open the Dagster UI with:")
     print(f"  .venv/bin/{DAGSTER_UI_COMMAND}    # then browse http://127.0.0.1:3000")
     return 0
+
+
+def _print_findings(summary: dict[str, Any]) -> None:
+    findings: dict[str, int] = summary["findings"]
+    attacks = summary["attacks"]
+    found = sum(1 for a in attacks if a["found"])
+    print(
+        f"  Detections: {summary['detections']} evaluated, {sum(findings.values())} findings "
+        f"({summary['new_findings']} new this run); {found} of {len(attacks)} complete injected "
+        "attacks found by the detection meant for each"
+    )
+    width = max((len(name) for name in findings), default=9)
+    print(f"    {'detection':<{width}}  findings  attacks found")
+    expected: dict[str, list[bool]] = {}
+    for attack in attacks:
+        expected.setdefault(attack["detection"], []).append(attack["found"])
+    for name in sorted(set(findings) | set(expected)):
+        hits = expected.get(name, [])
+        attacks_found = f"{sum(hits)}/{len(hits)}" if hits else ""
+        print(f"    {name:<{width}}  {findings.get(name, 0):>8}  {attacks_found}")
+    missed = [a["incident"] for a in attacks if not a["found"]]
+    if missed:
+        print(f"  NOT FOUND: {', '.join(missed)}")
+
+
+def _write_truth(path: Path, org: SimulatedOrg, start_ms: int, end_ms: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for stored in org.published_between(start_ms, end_ms):
+            if stored.scenario:
+                record = {
+                    "scenario": stored.scenario,
+                    "incident": stored.incident,
+                    "uuid": stored.uuid,
+                    "published": stored.event.get("published"),
+                    "eventType": stored.event.get("eventType"),
+                }
+                out.write(json.dumps(record) + "\n")
+
+
+def _findings_between(
+    client: Any, prefix: str, start: datetime, end: datetime
+) -> list[FoundEvidence]:
+    response = client.search(
+        index=f"{prefix}-*",
+        body={
+            "size": 10_000,
+            "query": {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+            "_source": ["finding_id", "detection.id", "evidence.uuids"],
+        },
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    return [FoundEvidence.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
 
 def _documents_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:

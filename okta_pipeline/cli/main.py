@@ -8,7 +8,14 @@ from collections.abc import Sequence
 
 import httpx
 
-from okta_pipeline.cli import bench_command, demo_command, opensearch_commands, simulate_command
+from okta_pipeline.cli import (
+    bench_command,
+    demo_command,
+    detections_command,
+    opensearch_commands,
+    simulate_command,
+)
+from okta_pipeline.lib.detections.engine import DetectionFailedError
 from okta_pipeline.lib.local_opensearch.assembly import AssemblyError
 from okta_pipeline.lib.local_opensearch.java import JavaNotFoundError
 from okta_pipeline.lib.local_opensearch.maven import MavenError
@@ -18,6 +25,7 @@ from okta_pipeline.lib.okta.errors import OktaError
 # Failures with a message written for the user: print it, no traceback.
 _USER_ERRORS = (
     AssemblyError,
+    DetectionFailedError,
     JavaNotFoundError,
     MavenError,
     NodeError,
@@ -35,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     opensearch_commands.register(commands)
     demo_command.register(commands)
     simulate_command.register(commands)
+    detections_command.register(commands)
     bench_command.register(commands)
     return parser
 

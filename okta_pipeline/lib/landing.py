@@ -18,14 +18,15 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from okta_pipeline.lib.landing_storage import DirectoryStorage, LandingStorage
+from okta_pipeline.lib.windows import WINDOW as WINDOW  # re-exported: older imports use it
+from okta_pipeline.lib.windows import window_start as window_start
 
 Event = dict[str, Any]
-WINDOW = timedelta(minutes=5)
 
 
 def parse_published(event: Event) -> datetime | None:
@@ -38,12 +39,6 @@ def parse_published(event: Event) -> datetime | None:
     except ValueError:
         return None
     return moment.astimezone(UTC) if moment.tzinfo else None
-
-
-def window_start(moment: datetime) -> datetime:
-    """The start of the half-open 5-minute UTC window [start, start + 5 min) holding `moment`."""
-    utc = moment.astimezone(UTC)
-    return utc.replace(minute=utc.minute - utc.minute % 5, second=0, microsecond=0)
 
 
 def event_key(event: Event) -> str:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
+from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.lib.landing import (
     WINDOW,
     LandingZone,

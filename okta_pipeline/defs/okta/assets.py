@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from okta_pipeline.defs.okta.automation import fetch_condition
-from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import split_into_windows
 

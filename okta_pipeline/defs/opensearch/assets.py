@@ -9,8 +9,8 @@ from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS, okta_system_log
 from okta_pipeline.defs.okta.automation import CATCH_UP
-from okta_pipeline.defs.okta.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, window_start
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows

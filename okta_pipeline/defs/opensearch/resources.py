@@ -26,6 +26,9 @@ class OpenSearchResource(dg.ConfigurableResource):
     ca_certs: str | None = Field(default=None, description="CA bundle for a private CA")
     timeout_seconds: float = 60.0
     index_prefix: str = "okta-logs"
+    findings_prefix: str = Field(
+        default="okta-findings", description="Daily indices of detection findings"
+    )
     shards: int = 1
     replicas: int = Field(default=0, description="0 on a single node; 1+ on a real cluster")
     retention_days: int = Field(default=90, ge=1)

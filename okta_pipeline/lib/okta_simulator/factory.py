@@ -58,6 +58,7 @@ class TruthRecorder:
                         json.dumps(
                             {
                                 "scenario": stored.scenario,
+                                "incident": stored.incident,
                                 "uuid": stored.uuid,
                                 "published": stored.event.get("published"),
                                 "eventType": stored.event.get("eventType"),

@@ -35,6 +35,8 @@ class Scenario:
     name: str
     duration_ms: int
     build: Callable[[random.Random, Directory, int], list[Event]]
+    detected_by: str
+    """The catalog detection meant to find this attack (the demo and tests check it does)."""
 
 
 def _attacker(rng: random.Random, proxy: bool = False) -> Origin:
@@ -348,15 +350,22 @@ def session_reuse(rng: random.Random, directory: Directory, start: int) -> list[
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("brute_force", 3 * MINUTE, brute_force),
-    Scenario("password_spray", 4 * MINUTE, password_spray),
-    Scenario("mfa_push_fatigue", 7 * MINUTE, mfa_push_fatigue),
-    Scenario("impossible_travel", 21 * MINUTE, impossible_travel),
-    Scenario("admin_role_granted", 1 * MINUTE, admin_role_granted),
-    Scenario("admin_role_self_granted", 1 * MINUTE, admin_role_self_granted),
-    Scenario("admin_group_add", 1 * MINUTE, admin_group_add),
-    Scenario("admin_console_denied", 1 * MINUTE, admin_console_denied),
-    Scenario("api_token_created", 1 * MINUTE, api_token_created),
-    Scenario("mfa_reset_new_device", 10 * MINUTE, mfa_reset_new_device),
-    Scenario("session_reuse", 13 * MINUTE, session_reuse),
+    Scenario("brute_force", 3 * MINUTE, brute_force, "okta_brute_force_user"),
+    Scenario("password_spray", 4 * MINUTE, password_spray, "okta_password_spray"),
+    Scenario("mfa_push_fatigue", 7 * MINUTE, mfa_push_fatigue, "okta_mfa_push_fatigue"),
+    Scenario("impossible_travel", 21 * MINUTE, impossible_travel, "okta_impossible_travel"),
+    Scenario("admin_role_granted", 1 * MINUTE, admin_role_granted, "okta_admin_role_granted"),
+    Scenario(
+        "admin_role_self_granted", 1 * MINUTE, admin_role_self_granted, "okta_privilege_self_grant"
+    ),
+    Scenario("admin_group_add", 1 * MINUTE, admin_group_add, "okta_user_added_to_admin_group"),
+    Scenario(
+        "admin_console_denied",
+        1 * MINUTE,
+        admin_console_denied,
+        "okta_admin_console_access_denied",
+    ),
+    Scenario("api_token_created", 1 * MINUTE, api_token_created, "okta_api_token_created"),
+    Scenario("mfa_reset_new_device", 10 * MINUTE, mfa_reset_new_device, "okta_mfa_reset_takeover"),
+    Scenario("session_reuse", 13 * MINUTE, session_reuse, "okta_session_from_two_networks"),
 )

@@ -35,10 +35,21 @@ class StoredEvent:
     only once it is persisted."""
     event: Event
     scenario: str | None = None
+    incident: str | None = None
+    """One occurrence of a scenario, e.g. `brute_force#493712`: the events of one attack."""
 
     @property
     def sort_key(self) -> tuple[int, str]:
         return (self.published_ms, self.uuid)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One injected attack: its scenario (and the detection meant to find it) and its events."""
+
+    id: str
+    scenario: Scenario
+    uuids: frozenset[str]
 
 
 class EventSource(Protocol):
@@ -104,6 +115,22 @@ class SimulatedOrg:
                 if start_ms <= stored.published_ms < end_ms:
                     yield stored
 
+    def incidents_between(self, start_ms: int, end_ms: int) -> dict[str, Incident]:
+        """The attacks whose every event was published in [start, end), by incident."""
+        events: dict[str, list[StoredEvent]] = {}
+        for stored in self.published_between(start_ms, end_ms):
+            if stored.incident:
+                events.setdefault(stored.incident, []).append(stored)
+        incidents = {}
+        for incident, members in events.items():
+            name, occurrence = incident.rsplit("#", 1)
+            index = next(i for i, s in enumerate(SCENARIOS) if s.name == name)
+            if len(members) == len(self._occurrence(index, int(occurrence))):
+                incidents[incident] = Incident(
+                    incident, SCENARIOS[index], frozenset(m.uuid for m in members)
+                )
+        return incidents
+
     def truth_between(self, start_ms: int, end_ms: int) -> dict[str, int]:
         """Scenario name -> number of its events published in [start, end)."""
         counts = Counter(s.scenario for s in self.published_between(start_ms, end_ms) if s.scenario)
@@ -149,10 +176,16 @@ class SimulatedOrg:
         rng = random.Random(f"scenario:{self.seed}:{index}:{occurrence}")
         begin = occurrence * self.scenario_period_ms + self._scenario_offset(index, scenario)
         events = scenario.build(rng, self.directory, begin)
-        return tuple(self._store(rng, e, scenario.name) for e in events)
+        incident = f"{scenario.name}#{occurrence}"
+        return tuple(self._store(rng, e, scenario.name, incident=incident) for e in events)
 
     def _store(
-        self, rng: random.Random, event: Event, scenario: str | None, minute_end: int | None = None
+        self,
+        rng: random.Random,
+        event: Event,
+        scenario: str | None,
+        minute_end: int | None = None,
+        incident: str | None = None,
     ) -> StoredEvent:
         published_ms = _parse_ms(event["published"])
         if minute_end is not None and published_ms >= minute_end:
@@ -160,7 +193,12 @@ class SimulatedOrg:
             published_ms = minute_end - 1
             event["published"] = format_published(published_ms)
         return StoredEvent(
-            published_ms, event["uuid"], published_ms + self.delay.draw(rng), event, scenario
+            published_ms,
+            event["uuid"],
+            published_ms + self.delay.draw(rng),
+            event,
+            scenario,
+            incident,
         )
 
 

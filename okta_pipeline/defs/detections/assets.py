@@ -1,0 +1,162 @@
+"""`okta_detections`: the catalog evaluated per 5-minute window into `okta-findings-*`."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from opensearchpy import OpenSearch
+from opensearchpy import exceptions as os_errors
+
+from okta_pipeline.defs.detections.resources import DetectionsResource
+from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
+from okta_pipeline.defs.okta.automation import CATCH_UP
+from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
+from okta_pipeline.lib.detections.catalog import catalog_digest
+from okta_pipeline.lib.detections.engine import evaluate
+from okta_pipeline.lib.detections.findings import (
+    ensure_findings_template,
+    missing_evidence,
+    write_findings,
+)
+from okta_pipeline.lib.detections.model import Detection
+from okta_pipeline.lib.opensearch.okta_index import daily_indices
+from okta_pipeline.lib.windows import windows_between
+
+QUERIES_ACCEPTED = "queries_accepted"
+EVIDENCE_IN_LOGS = "evidence_in_logs"
+
+# Evaluate each window once its events are loaded and its blocking checks passed; follow
+# re-loads of the last day (lookback re-fetches, catch-ups) like the loader does.
+detect_condition = (
+    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+    & dg.AutomationCondition.in_latest_time_window(CATCH_UP)
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+
+@dg.asset(
+    partitions_def=five_minute_partitions,
+    deps=[opensearch_okta_logs],
+    pool="opensearch",
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DAY_OF_WINDOWS),
+    automation_condition=detect_condition,
+    code_version=catalog_digest(),
+    group_name="detections",
+    kinds={"opensearch", "python"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            QUERIES_ACCEPTED,
+            asset="okta_detections",
+            blocking=True,
+            description="Every detection compiled, and OpenSearch accepts each of its queries",
+        ),
+        dg.AssetCheckSpec(
+            EVIDENCE_IN_LOGS,
+            asset="okta_detections",
+            description="Every finding's evidence uuids are documents in okta-logs",
+        ),
+    ],
+)
+def okta_detections(
+    context: dg.AssetExecutionContext,
+    opensearch: OpenSearchResource,
+    detections: DetectionsResource,
+) -> dg.MaterializeResult:
+    """Findings of the detection catalog, one document per (detection, entity, window), in
+    `okta-findings-YYYY.MM.DD`. Ids are deterministic: re-runs and backfills converge."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    client = opensearch.client()
+    chosen = detections.selected()
+    logs = daily_indices(opensearch.index_prefix)
+    rejected = _rejected_queries(client, logs, chosen)
+    ensure_findings_template(client, opensearch.findings_prefix, opensearch.replicas)
+    evaluated_at = datetime.now(UTC)
+    evaluation = evaluate(client, logs, chosen, start, end)
+    written = write_findings(
+        client, opensearch.findings_prefix, evaluation.findings, evaluated_at, logs
+    )
+    client.indices.refresh(
+        index=f"{opensearch.findings_prefix}-*", params={"ignore_unavailable": "true"}
+    )
+    missing = missing_evidence(client, logs, evaluation.findings)
+
+    new = set(written.created)
+    per_window = evaluation.by_window()
+    for moment in windows_between(start, end):
+        counts = per_window.get(moment, {})
+        news = sum(1 for f in evaluation.findings if f.window == moment and f.id in new)
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key,
+                partition=moment.strftime(PARTITION_FORMAT),
+                metadata={
+                    "findings": sum(counts.values()),
+                    "new_findings": news,
+                    **{f"findings/{d.id}": counts.get(d.id, 0) for d in chosen},
+                },
+            )
+        )
+    by_detection = evaluation.by_detection()
+    context.log.info(
+        f"Evaluated {len(chosen)} detections over {start:%Y-%m-%d %H:%M} to "
+        f"{end:%Y-%m-%d %H:%M} UTC in {evaluation.requests} requests: "
+        f"{len(evaluation.findings)} findings ({len(new)} new)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "detections": len(chosen),
+            "findings": len(evaluation.findings),
+            "new_findings": len(new),
+            "findings_by_detection": dg.MetadataValue.json(by_detection),
+            "new_finding_ids": dg.MetadataValue.json(sorted(new)[:100]),
+            "opensearch_requests": evaluation.requests,
+            "seconds_by_detection": dg.MetadataValue.json(evaluation.seconds),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=QUERIES_ACCEPTED,
+                passed=not rejected,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=None
+                if not rejected
+                else f"OpenSearch refused the queries of {', '.join(sorted(rejected))}",
+                metadata={
+                    "detections": len(chosen),
+                    "rejected": dg.MetadataValue.json(rejected),
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name=EVIDENCE_IN_LOGS,
+                passed=not missing,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=None
+                if not missing
+                else f"{len(missing)} findings cite events that are not in {logs}",
+                metadata={"missing": dg.MetadataValue.json(dict(list(missing.items())[:20]))},
+            ),
+        ],
+    )
+
+
+def _rejected_queries(
+    client: OpenSearch, logs: str, chosen: tuple[Detection, ...]
+) -> dict[str, str]:
+    """The detections whose query OpenSearch refuses to parse, with its reason."""
+    rejected = {}
+    for detection in chosen:
+        for query in detection.queries:
+            try:
+                answer = client.indices.validate_query(
+                    index=logs,
+                    body={"query": query},
+                    params={"explain": "true", "ignore_unavailable": "true"},
+                )
+            except os_errors.TransportError as error:
+                rejected[detection.id] = str(error.error)
+                continue
+            if not answer.get("valid", False):
+                explanations = answer.get("explanations") or [{}]
+                rejected[detection.id] = str(explanations[0].get("error", "invalid"))
+    return rejected

@@ -1,0 +1,1 @@
+"""The detection catalog as data: Sigma rules (`sigma/`) and stateful declarations (`stateful/`)."""

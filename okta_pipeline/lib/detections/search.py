@@ -1,0 +1,186 @@
+"""Reading Okta events for detections: paged scans, composite aggregations, and evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from okta_pipeline.lib.detections.model import EvidenceEvent
+from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
+
+PAGE_SIZE = 1000
+EVIDENCE_CAP = 100
+"""At most this many evidence uuids per finding (the count says how many matched)."""
+
+
+def time_range(start: datetime, end: datetime) -> dict[str, Any]:
+    """The half-open range [start, end) on `published`."""
+    return {"range": {"published": {"gte": iso(start), "lt": iso(end)}}}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(value: str | int | float) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def get_path(source: Mapping[str, Any], path: str) -> Any:
+    """A dotted path's value; through lists of objects, the list of values (None when absent)."""
+    value: Any = source
+    for key in path.split("."):
+        if isinstance(value, list):
+            found = [item.get(key) for item in value if isinstance(item, dict)]
+            value = [item for item in found if item is not None] or None
+        elif isinstance(value, dict):
+            value = value.get(key)
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One event from a scan: its uuid, time, and the fields asked for."""
+
+    uuid: str
+    published: datetime
+    values: Mapping[str, Any]
+
+    def get(self, path: str) -> Any:
+        return self.values.get(path)
+
+    @property
+    def evidence(self) -> EvidenceEvent:
+        return EvidenceEvent(self.uuid, self.published)
+
+
+class EventSearch:
+    """Searches over the Okta daily indices of one prefix."""
+
+    def __init__(self, client: OpenSearch, index: str) -> None:
+        self.client = client
+        self.index = index
+        self.requests = 0
+
+    def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        response: dict[str, Any] = self.client.search(
+            index=self.index,
+            body=body,
+            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+        )
+        return response
+
+    def scan(
+        self,
+        query: dict[str, Any],
+        start: datetime,
+        end: datetime,
+        fields: Sequence[str] = (),
+    ) -> Iterator[Hit]:
+        """Every event matching `query` in [start, end), oldest first, with `fields`.
+
+        Fields of the derived namespace are read from doc values (they are not in _source).
+        """
+        derived = [f for f in fields if f.startswith(f"{NAMESPACE}.")]
+        raw = [f for f in fields if f not in derived]
+        body: dict[str, Any] = {
+            "size": PAGE_SIZE,
+            "query": {"bool": {"filter": [query, time_range(start, end)]}},
+            "sort": [{"published": "asc"}, {"uuid": "asc"}],
+            "_source": ["uuid", "published", *raw],
+            "track_total_hits": False,
+        }
+        if derived:
+            body["docvalue_fields"] = derived
+        while True:
+            hits = self.search(body)["hits"]["hits"]
+            for hit in hits:
+                source = hit["_source"]
+                values = {f: get_path(source, f) for f in raw}
+                for name in derived:
+                    found = hit.get("fields", {}).get(name)
+                    values[name] = found[0] if found and len(found) == 1 else found
+                yield Hit(
+                    str(source.get("uuid", hit["_id"])), parse_time(source["published"]), values
+                )
+            if len(hits) < PAGE_SIZE:
+                return
+            body["search_after"] = hits[-1]["sort"]
+
+    def composite(
+        self,
+        query: dict[str, Any],
+        start: datetime,
+        end: datetime,
+        sources: list[dict[str, Any]],
+        aggregations: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every bucket of a composite aggregation over the matching events, page by page."""
+        composite: dict[str, Any] = {"size": PAGE_SIZE, "sources": sources}
+        body: dict[str, Any] = {
+            "size": 0,
+            "query": {"bool": {"filter": [query, time_range(start, end)]}},
+            "aggs": {"groups": {"composite": composite}},
+        }
+        if aggregations:
+            body["aggs"]["groups"]["aggs"] = aggregations
+        while True:
+            groups = self.search(body).get("aggregations", {}).get("groups", {})
+            buckets = groups.get("buckets", [])
+            yield from buckets
+            after = groups.get("after_key")
+            if not buckets or after is None or len(buckets) < PAGE_SIZE:
+                return
+            composite["after"] = after
+
+    def evidence(
+        self, requests: Sequence[tuple[dict[str, Any], datetime, datetime]]
+    ) -> list[tuple[list[EvidenceEvent], int]]:
+        """For each (query, start, end): the first matching events (up to the cap) and the
+        total, in one multi-search."""
+        if not requests:
+            return []
+        lines: list[dict[str, Any]] = []
+        for query, start, end in requests:
+            lines.append({"index": self.index, "ignore_unavailable": True})
+            lines.append(
+                {
+                    "size": EVIDENCE_CAP,
+                    "query": {"bool": {"filter": [query, time_range(start, end)]}},
+                    "sort": [{"published": "asc"}, {"uuid": "asc"}],
+                    "_source": ["uuid", "published"],
+                    "track_total_hits": True,
+                }
+            )
+        self.requests += 1
+        responses = self.client.msearch(body=lines)["responses"]
+        results = []
+        for response in responses:
+            if "error" in response:
+                raise RuntimeError(f"an evidence search failed: {response['error']}")
+            hits = response["hits"]["hits"]
+            events = [
+                EvidenceEvent(str(h["_source"]["uuid"]), parse_time(h["_source"]["published"]))
+                for h in hits
+            ]
+            results.append((events, int(response["hits"]["total"]["value"])))
+        return results
+
+
+def terms(field: str, values: Sequence[Any]) -> dict[str, Any]:
+    return {"terms": {field: list(values)}}
+
+
+def term(field: str, value: Any) -> dict[str, Any]:
+    return {"term": {field: value}}
