@@ -92,16 +92,44 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def detect(args: argparse.Namespace) -> dict[str, Any]:
+    """Evaluate the whole catalog over [start, end) with the engine the asset uses."""
+    from okta_pipeline.lib.detections.catalog import load_catalog
+    from okta_pipeline.lib.detections.engine import evaluate
+    from okta_pipeline.lib.opensearch.okta_index import daily_indices
+
+    start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
+    client = OpenSearch(hosts=[args.opensearch], timeout=300, http_compress=True)
+    catalog = load_catalog()
+    with stopwatch() as watch:
+        evaluation = evaluate(client, daily_indices(args.prefix), catalog, start, end)
+    by_kind: dict[str, float] = {}
+    for detection in catalog:
+        kind = detection.kind.value
+        by_kind[kind] = round(by_kind.get(kind, 0.0) + evaluation.seconds[detection.id], 2)
+    slowest = sorted(evaluation.seconds.items(), key=lambda item: -item[1])[:3]
+    return {
+        "seconds": round(watch.seconds, 2),
+        "detections": len(catalog),
+        "findings": len(evaluation.findings),
+        "requests": evaluation.requests,
+        "seconds_by_kind": by_kind,
+        "slowest": [{"id": name, "seconds": seconds} for name, seconds in slowest],
+    }
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["backfill", "load"])
-    for option in ("--start", "--end", "--landing", "--opensearch", "--prefix"):
+    parser.add_argument("mode", choices=["backfill", "load", "detect"])
+    for option in ("--start", "--end", "--opensearch", "--prefix"):
         parser.add_argument(option, required=True)
+    parser.add_argument("--landing")
     parser.add_argument("--okta-url")
     parser.add_argument("--token")
     args = parser.parse_args()
-    result = backfill(args) if args.mode == "backfill" else load(args)
+    modes = {"backfill": backfill, "load": load, "detect": detect}
+    result = modes[args.mode](args)
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 

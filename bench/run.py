@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import backfill, extraction, loading, scaling
+from bench import backfill, detection, extraction, loading, scaling
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
@@ -57,12 +57,16 @@ def run_all(
             ("loading", lambda: loading.run(client, quick, root), loading.render),
             ("backfill", lambda: backfill.run(client, endpoint.url, quick, root), backfill.render),
             ("scaling", lambda: scaling.run(client, endpoint.url, quick, root), scaling.render),
+            (
+                "detection",
+                lambda: detection.run(client, endpoint.url, quick, root),
+                detection.render,
+            ),
         ]
         for name, measure, render in scenarios:
             progress(f"[bench] {name} ...")
             results[name] = measure()
             progress(render(results[name]) + "\n")
-    results["detections"] = "not measured: no detection monitors exist yet (issue 5 is blocked)"
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from okta_pipeline.cli.main import main
+from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.okta.helpers import recent_window
 
@@ -23,7 +24,10 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
 ) -> None:
     start, end = recent_window(hours_ago=4, span=timedelta(hours=2))
     window = ["--start", start.isoformat(), "--end", end.isoformat(), "--seed", "7"]
-    first = run_demo(capsys, *window, "--landing", str(tmp_path / "a"))
+    truth_file = tmp_path / "truth.jsonl"
+    first = run_demo(
+        capsys, *window, "--landing", str(tmp_path / "a"), "--truth-out", str(truth_file)
+    )
     second = run_demo(capsys, *window, "--landing", str(tmp_path / "a"))
     elsewhere = run_demo(capsys, *window, "--landing", str(tmp_path / "b"))
 
@@ -49,6 +53,23 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     assert second["opensearch"]["indexed"] == 0  # type: ignore[index]
     truth = first["truth"]
     assert isinstance(truth, dict) and truth["brute_force"] > 0 and truth["password_spray"] > 0
+
+    # The detections ran over the same windows: every complete injected attack was found by
+    # the detection meant for it, and a second run found the same findings, none new.
+    assert first["detections"] == len(load_catalog())
+    attacks = first["attacks"]
+    assert isinstance(attacks, list) and len(attacks) >= 15
+    assert [a["incident"] for a in attacks if not a["found"]] == []
+    assert {a["scenario"] for a in attacks} >= {"brute_force", "password_spray", "admin_group_add"}
+    assert second["findings"] == first["findings"] and second["new_findings"] == 0
+    findings = first["findings"]
+    assert isinstance(findings, dict)
+    for attack in attacks:
+        assert findings[attack["detection"]] >= 1
+    labelled = [json.loads(line) for line in truth_file.read_text().splitlines()]
+    assert sum(truth.values()) == len(labelled)
+    assert {row["scenario"] for row in labelled} == set(truth)
+    assert all(row["uuid"] and row["incident"].startswith(row["scenario"]) for row in labelled)
 
 
 def test_demo_rejects_an_unaligned_window(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,8 @@ from okta_pipeline.lib.detections.model import EvidenceEvent
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
 
 PAGE_SIZE = 1000
+COMPOSITE_PAGE_SIZE = 10_000
+"""Composite pages are large: each page is a pass over the matching events."""
 EVIDENCE_CAP = 100
 """At most this many evidence uuids per finding (the count says how many matched)."""
 
@@ -127,7 +129,7 @@ class EventSearch:
         aggregations: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every bucket of a composite aggregation over the matching events, page by page."""
-        composite: dict[str, Any] = {"size": PAGE_SIZE, "sources": sources}
+        composite: dict[str, Any] = {"size": COMPOSITE_PAGE_SIZE, "sources": sources}
         body: dict[str, Any] = {
             "size": 0,
             "query": {"bool": {"filter": [query, time_range(start, end)]}},
@@ -140,7 +142,7 @@ class EventSearch:
             buckets = groups.get("buckets", [])
             yield from buckets
             after = groups.get("after_key")
-            if not buckets or after is None or len(buckets) < PAGE_SIZE:
+            if not buckets or after is None or len(buckets) < COMPOSITE_PAGE_SIZE:
                 return
             composite["after"] = after
 

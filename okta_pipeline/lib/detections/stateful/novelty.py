@@ -7,9 +7,9 @@ rare users) are skipped: everything would be new for them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from okta_pipeline.lib.detections.model import Match
@@ -34,38 +34,56 @@ def sign_in_novelty(
     history_days = int(parameters.get("history_days", 30))
     min_known_days = int(parameters.get("min_known_days", 3))
 
-    in_range = [h for h in search.scan(SIGN_INS, start, end, fields=[USER, field, IS_PROXY])]
+    in_range = list(search.scan(SIGN_INS, start, end, fields=[USER, field, IS_PROXY]))
     users = users_of(in_range)
     if not users:
         return []
     history = DailyHistory.read(
         search, field, users, day_start(start) - timedelta(days=history_days), end
     )
-    today: dict[str, list[Hit]] = defaultdict(list)
-    for user, hits in earlier_same_day(search, users, start, [field]).items():
-        today[user].extend(hits)
+    # Per user, the values of their sign-ins so far on the day being read.
+    today: dict[str, tuple[date, set[str]]] = {}
+
+    def seen(hit: Hit) -> set[str]:
+        user, day = str(hit.get(USER)), hit.published.date()
+        current = today.get(user)
+        if current is None or current[0] != day:
+            current = (day, set())
+            today[user] = current
+        return current[1]
+
+    for hits in earlier_same_day(search, users, start, [field]).values():
+        for hit in hits:
+            if hit.get(field) is not None:
+                seen(hit).add(str(hit.get(field)))
+
+    @cache
+    def known_before(user: str, day: date) -> tuple[int, frozenset[str]]:
+        return (
+            history.known_days(user, day, history_days),
+            frozenset(history.values(user, day, history_days)),
+        )
 
     matches = []
     for hit in in_range:
         user, value = str(hit.get(USER)), hit.get(field)
-        day = hit.published.date()
-        same_day = [h for h in today[user] if h.published.date() == day]
-        today[user].append(hit)
-        if value is None or is_proxy(hit):
+        same_day = seen(hit)
+        if value is None:
             continue
-        if history.known_days(user, day, history_days) < min_known_days:
-            continue
-        known = history.values(user, day, history_days) | {
-            str(h.get(field)) for h in same_day if h.get(field) is not None
-        }
-        if str(value) in known:
+        known_days, earlier_days = known_before(user, hit.published.date())
+        new = str(value) not in earlier_days and str(value) not in same_day
+        same_day.add(str(value))
+        if not new or is_proxy(hit) or known_days < min_known_days:
             continue
         matches.append(
             Match(
                 window=window_start(hit.published),
                 entity={USER: user},
                 events=(hit.evidence,),
-                details={"new": str(value), "known": sorted(known)},
+                details={
+                    "new": str(value),
+                    "known": sorted(earlier_days | same_day - {str(value)}),
+                },
             )
         )
     return matches
