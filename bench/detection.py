@@ -26,7 +26,7 @@ CADENCE_SECONDS = 300
 
 
 def run(client: OpenSearch, opensearch_url: str, quick: bool, tmp_root: Path) -> dict[str, Any]:
-    sizes = (20_000, 80_000) if quick else (250_000, 1_000_000)
+    sizes = (10_000, 40_000) if quick else (250_000, 1_000_000)
     rows = []
     for events_per_day in sizes:
         org = SimulatedOrg(seed=65, events_per_minute=events_per_day / 1440)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from opensearchpy import OpenSearch
@@ -12,6 +16,13 @@ from okta_pipeline.lib.cluster_endpoint import external_endpoint
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
+from okta_pipeline.lib.opensearch.index_setup import (
+    ISM_PLUGIN,
+    drop_prefix,
+    ensure_retention_policy,
+    ensure_template,
+    has_plugin,
+)
 
 
 @pytest.fixture(scope="session")
@@ -38,5 +49,42 @@ def opensearch_endpoint(
 
 
 @pytest.fixture(scope="session")
-def opensearch(opensearch_endpoint: OpenSearchSettings) -> OpenSearch:
+def opensearch(
+    opensearch_endpoint: OpenSearchSettings, retention_probe: RetentionProbe | None
+) -> OpenSearch:
+    # Requesting the probe here starts it with the first test that uses the node.
     return connect(opensearch_endpoint)
+
+
+@dataclass(frozen=True)
+class RetentionProbe:
+    """An index under a one-minute ISM retention policy, created when the session starts."""
+
+    index: str
+    started: float
+
+
+@pytest.fixture(scope="session")
+def retention_probe(opensearch_endpoint: OpenSearchSettings) -> Iterator[RetentionProbe | None]:
+    """ISM takes about three minutes to initialise, age and delete an index (its job runs once a
+    minute on the local node). The probe starts that clock as the node comes up; the test that
+    checks the end of it runs last, so the suite does not wait for it."""
+    if external_endpoint(os.environ) is not None:
+        yield None
+        return
+    client = connect(opensearch_endpoint)
+    if not has_plugin(client, ISM_PLUGIN):
+        yield None
+        return
+    prefix = f"test-ism-probe-{uuid.uuid4().hex[:8]}"
+    ensure_template(client, prefix)
+    ensure_retention_policy(client, prefix, timedelta(minutes=1))
+    index = f"{prefix}-2026.10.01"
+    client.index(index=index, id="probe", body={"uuid": "probe"}, refresh=True)
+    yield RetentionProbe(index, time.monotonic())
+    drop_prefix(client, prefix)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked runs_last go to the end, in their order."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from opensearchpy import OpenSearch
 
 from okta_pipeline.cli.main import main
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
+from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.okta.helpers import recent_window
 
 
@@ -19,11 +23,26 @@ def run_demo(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object
     return dict(json.loads(capsys.readouterr().out))
 
 
+@pytest.fixture
+def prefixes(opensearch: OpenSearch) -> Iterator[list[str]]:
+    """The demo's own indices, so the suite never mixes its org into a user's demo data."""
+    tag = uuid.uuid4().hex[:8]
+    logs, findings = f"test-demo-{tag}", f"test-demo-findings-{tag}"
+    yield ["--index-prefix", logs, "--findings-prefix", findings]
+    drop_prefix(opensearch, logs)
+    opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
+    opensearch.indices.delete_index_template(name=findings, params={"ignore": 404})
+
+
 def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
-    opensearch_endpoint: OpenSearchSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    opensearch_endpoint: OpenSearchSettings,
+    prefixes: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     start, end = recent_window(hours_ago=4, span=timedelta(hours=2))
-    window = ["--start", start.isoformat(), "--end", end.isoformat(), "--seed", "7"]
+    window = ["--start", start.isoformat(), "--end", end.isoformat(), "--seed", "7", *prefixes]
+    logs = prefixes[1]
     truth_file = tmp_path / "truth.jsonl"
     first = run_demo(
         capsys, *window, "--landing", str(tmp_path / "a"), "--truth-out", str(truth_file)
@@ -48,7 +67,7 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
         search = summary["opensearch"]
         assert isinstance(search, dict)
         assert search["docs"] == summary["landing"]["events"]  # type: ignore[index]
-        assert search["indices"] == [f"okta-logs-{start:%Y.%m.%d}"] or len(search["indices"]) == 2
+        assert search["indices"] == [f"{logs}-{start:%Y.%m.%d}"] or len(search["indices"]) == 2
     assert first["opensearch"]["docs"] == second["opensearch"]["docs"]  # type: ignore[index]
     assert second["opensearch"]["indexed"] == 0  # type: ignore[index]
     truth = first["truth"]

@@ -24,12 +24,13 @@ from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.cluster_endpoint import describe_components
+from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX
 from okta_pipeline.lib.detections.scoring import FoundEvidence, LabelledAttack, score
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
-from okta_pipeline.lib.opensearch.okta_index import daily_indices, index_name
+from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices, index_name
 
 DAGSTER_UI_COMMAND = "dagster dev -w workspace.yaml"
 DEFAULT_SPAN = timedelta(hours=2)
@@ -49,6 +50,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=Path,
         help="landing zone directory (default: ./landing or OKTA_PIPELINE_LANDING_ROOT)",
     )
+    parser.add_argument(
+        "--index-prefix",
+        default=TEMPLATE_NAME,
+        help="prefix of the daily event indices (another for another seed keeps them apart)",
+    )
+    parser.add_argument("--findings-prefix", default=FINDINGS_PREFIX)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--truth-out",
@@ -190,6 +197,8 @@ def _demo(args: argparse.Namespace) -> int:
         username=endpoint.username,
         password=endpoint.password,
         ca_certs=endpoint.ca_certs,
+        index_prefix=args.index_prefix,
+        findings_prefix=args.findings_prefix,
     )
     summary = run_demo(
         start,

@@ -158,7 +158,9 @@ def test_detections_run_writes_the_findings_the_asset_would(
     assert json.loads(capsys.readouterr().out)["new"] == 0, "running again writes nothing new"
 
 
-def test_a_query_the_node_refuses_is_reported_by_its_detection(opensearch: OpenSearch) -> None:
+def test_a_query_the_node_refuses_is_reported_by_its_detection(
+    opensearch: OpenSearch, prefixes: Prefixes
+) -> None:
     good = CATALOG.get("okta_account_lockout")
     broken = Detection(
         **{
@@ -169,6 +171,11 @@ def test_a_query_the_node_refuses_is_reported_by_its_detection(opensearch: OpenS
             ),
         }
     )
-    rejected = _rejected_queries(opensearch, "okta-logs-*", (good, broken))
+    assert _rejected_queries(opensearch, prefixes.logs_index, (good, broken)) == {}, (
+        "without a logs index there is no mapping to validate against"
+    )
+    ensure_template(opensearch, prefixes.logs)
+    opensearch.indices.create(index=f"{prefixes.logs}-2026.10.07")
+    rejected = _rejected_queries(opensearch, prefixes.logs_index, (good, broken))
     assert list(rejected) == ["okta_broken"]
     assert rejected["okta_broken"]

@@ -153,7 +153,10 @@ def test_plain_http_is_refused_except_to_this_machine() -> None:
 def test_oauth_service_app_fetches_and_caches_its_token(dpop: bool) -> None:
     client_key, dpop_key = rsa_key_pem(), ec_key_pem()
     registered = OAuthClient("0oa-test-service-app", public_jwk_of(client_key), require_dpop=dpop)
-    options = SimulatorOptions(oauth_clients={registered.client_id: registered})
+    # A roomy rate limit: this test is about tokens, not about waiting for a window's reset.
+    options = SimulatorOptions(
+        oauth_clients={registered.client_id: registered}, rate_limit_per_window=1000
+    )
     start, end = recent_window(span=timedelta(hours=2))
     with running_simulator(options) as (app, base_url):
         credentials = ServiceAppCredentials(

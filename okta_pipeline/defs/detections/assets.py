@@ -143,7 +143,11 @@ def okta_detections(
 def _rejected_queries(
     client: OpenSearch, logs: str, chosen: tuple[Detection, ...]
 ) -> dict[str, str]:
-    """The detections whose query OpenSearch refuses to parse, with its reason."""
+    """The detections whose query OpenSearch refuses to parse against the logs' mapping, with
+    its reason. With no logs index yet there is no mapping to check against: nothing is
+    refused (every query compiled when the catalog loaded)."""
+    if not client.indices.get_alias(index=logs, params={"ignore_unavailable": "true"}):
+        return {}
     rejected = {}
     for detection in chosen:
         for query in detection.queries:

@@ -3,14 +3,14 @@ between them, by great-circle distance over Okta's own geolocation."""
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from okta_pipeline.lib.detections.model import Match
+import numpy as np
+import pandas as pd
+
+from okta_pipeline.lib.detections.model import EvidenceEvent, Match
 from okta_pipeline.lib.detections.search import EventSearch, Hit, get_path, parse_time, terms
 from okta_pipeline.lib.detections.stateful.sign_ins import (
     AS_ORG,
@@ -32,24 +32,44 @@ FIELDS = (USER, GEO, COUNTRY, CITY, IS_PROXY, ISP, AS_ORG, "client.ipAddress")
 EARTH_RADIUS_KM = 6371.0
 
 
-def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Haversine distance between two (lat, lon) points in degrees."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+def great_circle_km(
+    lat1: np.ndarray[Any, Any] | float,
+    lon1: np.ndarray[Any, Any] | float,
+    lat2: np.ndarray[Any, Any] | float,
+    lon2: np.ndarray[Any, Any] | float,
+) -> Any:
+    """Haversine distance between (lat, lon) points in degrees, element-wise over arrays."""
+    lat1, lon1, lat2, lon2 = (np.radians(v) for v in (lat1, lon1, lat2, lon2))
     h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
-def location(hit: Hit) -> tuple[float, float] | None:
-    geo = hit.get(GEO)
-    if not isinstance(geo, dict):
-        return None
-    lat, lon = geo.get("lat"), geo.get("lon")
-    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
-        return None
-    return float(lat), float(lon)
+def sign_in_frame(hits: list[Hit], mobile_words: list[str]) -> pd.DataFrame:
+    """One row per sign-in, with where it came from and whether its location can be trusted."""
+    rows = []
+    for hit in hits:
+        geo = hit.get(GEO) if isinstance(hit.get(GEO), dict) else {}
+        rows.append(
+            {
+                "user": str(hit.get(USER)),
+                "published": hit.published,
+                "uuid": hit.uuid,
+                "lat": geo.get("lat"),
+                "lon": geo.get("lon"),
+                "place": f"{hit.get(CITY)}, {hit.get(COUNTRY)}",
+                # Proxies and mobile carriers say little about where the person is.
+                "vague": is_proxy(hit) or on_mobile_network(hit, mobile_words),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["user", "published", "uuid", "lat", "lon", "place", "vague"]
+    )
+    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+    frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
+    return frame
 
 
 def impossible_travel(
@@ -61,42 +81,43 @@ def impossible_travel(
     mobile_words = [str(w).lower() for w in parameters.get("mobile_network_words", [])]
 
     in_range = list(search.scan(SIGN_INS, start, end, fields=FIELDS))
-    by_user: dict[str, list[Hit]] = defaultdict(list)
-    for hit in in_range:
-        by_user[str(hit.get(USER))].append(hit)
-    for user, previous in _last_sign_in_before(search, users_of(in_range), start, lookback).items():
-        by_user[user].insert(0, previous)
-
-    matches = []
-    for user, sign_ins in by_user.items():
-        for before, after in itertools.pairwise(sign_ins):
-            if after.published < start or after.published - before.published > lookback:
-                continue
-            if any(is_proxy(h) or on_mobile_network(h, mobile_words) for h in (before, after)):
-                continue
-            here, there = location(before), location(after)
-            if here is None or there is None:
-                continue
-            km = great_circle_km(here, there)
-            # Two sign-ins in the same minute are timed as a minute apart: no division by zero,
-            # and a pair seconds apart on two continents is still far above any airliner.
-            hours = max((after.published - before.published).total_seconds(), 60.0) / 3600
-            if km < min_km or km / hours <= max_kmh:
-                continue
-            matches.append(
-                Match(
-                    window=window_start(after.published),
-                    entity={USER: user},
-                    events=(before.evidence, after.evidence),
-                    details={
-                        "distance_km": round(km),
-                        "speed_kmh": round(km / hours),
-                        "from": f"{before.get(CITY)}, {before.get(COUNTRY)}",
-                        "to": f"{after.get(CITY)}, {after.get(COUNTRY)}",
-                    },
-                )
-            )
-    return matches
+    previous = _last_sign_in_before(search, users_of(in_range), start, lookback)
+    frame = sign_in_frame([*previous.values(), *in_range], mobile_words)
+    if frame.empty:
+        return []
+    # Each sign-in beside the same user's previous one.
+    frame = frame.sort_values(["user", "published", "uuid"], ignore_index=True)
+    before = frame.groupby("user").shift(1).add_suffix("_before")
+    pairs = pd.concat([frame, before], axis=1).dropna(subset=["published_before"])
+    pairs = pairs[
+        (pairs["published"] >= start)
+        & (pairs["published"] - pairs["published_before"] <= lookback)
+        & ~pairs["vague"].astype(bool)
+        & ~pairs["vague_before"].astype(bool)
+    ].dropna(subset=["lat", "lon", "lat_before", "lon_before"])
+    km = great_circle_km(pairs["lat_before"], pairs["lon_before"], pairs["lat"], pairs["lon"])
+    # Two sign-ins in the same minute are timed as a minute apart: no division by zero, and a
+    # pair seconds apart on two continents is still far above any airliner.
+    seconds = (pairs["published"] - pairs["published_before"]).dt.total_seconds()
+    kmh = km / (seconds.clip(lower=60.0) / 3600)
+    impossible = pairs.assign(km=km, kmh=kmh)[(km >= min_km) & (kmh > max_kmh)]
+    return [
+        Match(
+            window=window_start(row.published),
+            entity={USER: row.user},
+            events=(
+                EvidenceEvent(row.uuid_before, row.published_before.to_pydatetime()),
+                EvidenceEvent(row.uuid, row.published.to_pydatetime()),
+            ),
+            details={
+                "distance_km": round(row.km),
+                "speed_kmh": round(row.kmh),
+                "from": row.place_before,
+                "to": row.place,
+            },
+        )
+        for row in impossible.itertuples()
+    ]
 
 
 def _last_sign_in_before(
