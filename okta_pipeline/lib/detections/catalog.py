@@ -10,7 +10,7 @@ other Sigma tools ignore.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -63,7 +63,7 @@ class UnknownDetectionError(ValueError):
 class Catalog:
     detections: tuple[Detection, ...]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Detection]:
         return iter(self.detections)
 
     def __len__(self) -> int:
