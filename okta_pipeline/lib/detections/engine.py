@@ -102,6 +102,8 @@ def findings_of(detection: Detection, matches: Sequence[Match]) -> list[Finding]
         for match in group:
             events.update({e.uuid: e for e in match.events})
         evidence = sorted(events.values(), key=lambda e: (e.published, e.uuid))
+        if not evidence:
+            continue  # its events went away between two reads (a window being re-loaded)
         counted = sum(m.count for m in group if m.count is not None)
         details: dict[str, Any] = {}
         for match in group:

@@ -20,9 +20,9 @@ from okta_pipeline.lib.detections.stateful.sign_ins import (
     USER,
     DailyHistory,
     day_start,
-    earlier_same_day,
     is_proxy,
     users_of,
+    values_earlier_that_day,
 )
 from okta_pipeline.lib.windows import window_start
 
@@ -52,10 +52,8 @@ def sign_in_novelty(
             today[user] = current
         return current[1]
 
-    for hits in earlier_same_day(search, users, start, [field]).values():
-        for hit in hits:
-            if hit.get(field) is not None:
-                seen(hit).add(str(hit.get(field)))
+    for user, values in values_earlier_that_day(search, field, users, start).items():
+        today[user] = (start.date(), values)
 
     @cache
     def known_before(user: str, day: date) -> tuple[int, frozenset[str]]:

@@ -7,7 +7,7 @@ range a run happens to cover: a day's backfill and a single window give the same
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -97,16 +97,22 @@ class DailyHistory:
         return found
 
 
-def earlier_same_day(
-    search: EventSearch, users: Sequence[str], until: datetime, fields: Sequence[str]
-) -> Mapping[str, list[Hit]]:
-    """Each user's sign-ins from the start of `until`'s UTC day up to `until`."""
-    found: dict[str, list[Hit]] = defaultdict(list)
+def values_earlier_that_day(
+    search: EventSearch, field: str, users: Sequence[str], until: datetime
+) -> dict[str, set[str]]:
+    """Each user's values of `field` in their sign-ins from the start of `until`'s UTC day up
+    to `until` (an aggregation: a window late in the day reads no event twice)."""
+    found: dict[str, set[str]] = defaultdict(set)
     start = day_start(until)
     if start >= until:
         return found
     for batch in in_batches(users):
-        query = {"bool": {"filter": [SIGN_INS, terms(USER, batch)]}}
-        for hit in search.scan(query, start, until, fields=[USER, *fields]):
-            found[str(hit.get(USER))].append(hit)
+        buckets = search.composite(
+            {"bool": {"filter": [SIGN_INS, terms(USER, batch)]}},
+            start,
+            until,
+            sources=[{"user": {"terms": {"field": USER}}}, {"value": {"terms": {"field": field}}}],
+        )
+        for bucket in buckets:
+            found[str(bucket["key"]["user"])].add(str(bucket["key"]["value"]))
     return found
