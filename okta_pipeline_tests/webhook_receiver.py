@@ -6,7 +6,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from okta_pipeline.lib.http_server import BackgroundHTTPServer
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,6 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = WebhookReceiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with BackgroundHTTPServer(Handler) as server:
+        receiver = WebhookReceiver(url=f"{server.base_url}/hook")
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -3,54 +3,22 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from okta_pipeline.lib.http_server import BackgroundHTTPServer
 from okta_pipeline.lib.okta_simulator.api import Request, SimulatorApp, okta_error
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-class SimulatorServer:
+class SimulatorServer(BackgroundHTTPServer):
     """Runs in a background thread; use as a context manager or call start()/stop()."""
 
     def __init__(self, app: SimulatorApp, port: int = 0, host: str = "127.0.0.1") -> None:
+        super().__init__(_handler_for(app), host, port)
         self.app = app
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(app))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{_address(self._httpd.server_address)}"
-
-    def start(self) -> SimulatorServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _address(address: object) -> str:
