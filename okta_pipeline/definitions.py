@@ -4,6 +4,8 @@ import os
 
 import dagster as dg
 
+from okta_pipeline.defs.alerts.assets import alert_deliveries
+from okta_pipeline.defs.alerts.resources import alerts_resource
 from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.resources import DetectionsResource
@@ -28,6 +30,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             opensearch_okta_logs,
             okta_index_retention,
             okta_detections,
+            alert_deliveries,
         ],
         sensors=[automation_sensor],
         resources={
@@ -43,6 +46,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
                 retention_days=settings.opensearch_retention_days,
             ),
             "detections": DetectionsResource(),
+            "alerts": alerts_resource(settings),
         },
     )
 

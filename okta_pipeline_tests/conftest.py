@@ -23,6 +23,7 @@ from okta_pipeline.lib.opensearch.index_setup import (
     ensure_template,
     has_plugin,
 )
+from okta_pipeline_tests.stored_events import Prefixes
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +84,17 @@ def retention_probe(opensearch_endpoint: OpenSearchSettings) -> Iterator[Retenti
     client.index(index=index, id="probe", body={"uuid": "probe"}, refresh=True)
     yield RetentionProbe(index, time.monotonic())
     drop_prefix(client, prefix)
+
+
+@pytest.fixture
+def prefixes(opensearch: OpenSearch) -> Iterator[Prefixes]:
+    """Fresh index prefixes for events and findings, dropped afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    chosen = Prefixes(logs=f"test-detect-{tag}", findings=f"test-findings-{tag}")
+    yield chosen
+    drop_prefix(opensearch, chosen.logs)
+    opensearch.indices.delete(index=f"{chosen.findings}-*", params={"ignore_unavailable": "true"})
+    opensearch.indices.delete_index_template(name=chosen.findings, params={"ignore": 404})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

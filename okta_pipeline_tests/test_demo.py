@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from opensearchpy import OpenSearch
 
+from okta_pipeline.cli.demo_alerts import CONFIGURING_VARIABLES
 from okta_pipeline.cli.main import main
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
@@ -24,11 +25,15 @@ def run_demo(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object
 
 
 @pytest.fixture
-def prefixes(opensearch: OpenSearch) -> Iterator[list[str]]:
-    """The demo's own indices, so the suite never mixes its org into a user's demo data."""
+def prefixes(opensearch: OpenSearch, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The demo's own indices, so the suite never mixes its org into a user's demo data, and
+    alerts to the local stand-ins whatever the environment configures."""
+    for name in CONFIGURING_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     tag = uuid.uuid4().hex[:8]
-    logs, findings = f"test-demo-{tag}", f"test-demo-findings-{tag}"
-    yield ["--index-prefix", logs, "--findings-prefix", findings]
+    logs, findings, ledger = f"test-demo-{tag}", f"test-demo-findings-{tag}", f"test-demo-{tag}"
+    yield ["--index-prefix", logs, "--findings-prefix", findings, "--ledger-index", ledger]
+    opensearch.indices.delete(index=ledger, params={"ignore_unavailable": "true"})
     drop_prefix(opensearch, logs)
     opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
     opensearch.indices.delete_index_template(name=findings, params={"ignore": 404})
@@ -89,6 +94,19 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     assert sum(truth.values()) == len(labelled)
     assert {row["scenario"] for row in labelled} == set(truth)
     assert all(row["uuid"] and row["incident"].startswith(row["scenario"]) for row in labelled)
+
+    # Alerts went to the stand-ins once: the second run, with fresh stand-ins, sent nothing.
+    alerts = first["alerts"]
+    assert isinstance(alerts, dict) and alerts["pending"] == 0
+    assert alerts["jira_created"] >= 1 and alerts["slack_sent"] >= alerts["jira_created"]
+    assert "stand-ins" in str(first["alert_destinations"])
+    for again in (second, elsewhere):
+        assert again["alerts"] == {
+            "jira_created": 0,
+            "jira_commented": 0,
+            "slack_sent": 0,
+            "pending": 0,
+        }
 
 
 def test_demo_rejects_an_unaligned_window(capsys: pytest.CaptureFixture[str]) -> None:

@@ -81,6 +81,12 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
             "OPENSEARCH_AWS_REGION": "eu-central-1",
             "OPENSEARCH_REPLICAS": "1",
             "OPENSEARCH_RETENTION_DAYS": "30",
+            "JIRA_BASE_URL": "https://example.atlassian.net",
+            "JIRA_PROJECT_KEY": "SEC",
+            "JIRA_ISSUE_TYPE": "Incident",
+            "SLACK_DELIVERY": "webhook",
+            "OPENSEARCH_DASHBOARDS_URL": "https://search.example.com/_dashboards",
+            "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "6",
         }
     )
     assert settings == DeploymentSettings(
@@ -92,6 +98,11 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         opensearch_aws_region="eu-central-1",
         opensearch_replicas=1,
         opensearch_retention_days=30,
+        jira_credentials="token",
+        jira_issue_type="Incident",
+        slack_destination="webhook",
+        dashboards_link=True,
+        alert_suppression_hours=6.0,
     )
     assert DeploymentSettings.from_environment({}) == DeploymentSettings()
 
@@ -105,6 +116,9 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         ("OKTA_AUTH_METHOD", "password", "'ssws'"),
         ("OKTA_OAUTH_DPOP", "maybe", "true or false"),
         ("OKTA_RATE_LIMIT_SHARE", "1.5", "(0, 1]"),
+        ("OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS", "-1", "0 or more"),
+        ("SLACK_DELIVERY", "email", "none, bot, webhook"),
+        ("JIRA_BASE_URL", "https://example.atlassian.net", "JIRA_PROJECT_KEY"),
     ],
 )
 def test_a_bad_setting_names_the_variable_and_what_it_accepts(
@@ -138,3 +152,36 @@ def test_local_defaults_use_an_api_token_and_no_signing(monkeypatch: pytest.Monk
     assert resources["okta"].api_token == dg.EnvVar("OKTA_API_TOKEN")
     assert resources["okta"].oauth_client_id is None
     assert resources["opensearch"].aws_region is None
+
+
+def test_alert_destinations_are_environment_variable_references(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The code server decides which destinations exist from names alone; the secrets are read
+    when a run starts, from the variables ECS injects into the run task."""
+    for name in ("JIRA_SECRET_ID", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "JIRA_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JIRA_BASE_URL", "https://example.atlassian.net")
+    monkeypatch.setenv("JIRA_PROJECT_KEY", "SEC")
+    monkeypatch.setenv("SLACK_DELIVERY", "bot")
+    monkeypatch.setenv("SLACK_CHANNEL", "#security-alerts")
+    alerts = loaded_resources()["alerts"]
+    assert alerts.jira_api_token == dg.EnvVar("JIRA_API_TOKEN")
+    assert alerts.jira_email == dg.EnvVar("JIRA_EMAIL")
+    assert alerts.slack_bot_token == dg.EnvVar("SLACK_BOT_TOKEN")
+    assert alerts.slack_webhook_url is None and alerts.jira_secret_id is None
+
+    monkeypatch.setenv("JIRA_SECRET_ID", "okta-pipeline/jira")
+    monkeypatch.setenv("SLACK_DELIVERY", "none")
+    alerts = loaded_resources()["alerts"]
+    assert alerts.jira_secret_id == dg.EnvVar("JIRA_SECRET_ID") and alerts.jira_api_token is None
+    assert alerts.slack_bot_token is None and alerts.slack_webhook_url is None
+
+
+def test_slack_by_bot_needs_its_channel() -> None:
+    with pytest.raises(DeploymentSettingsError, match="SLACK_CHANNEL"):
+        DeploymentSettings.from_environment({"SLACK_BOT_TOKEN": "xoxb-1"})
+    with pytest.raises(DeploymentSettingsError, match="not both"):
+        DeploymentSettings.from_environment(
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/x"}
+        )

@@ -72,6 +72,15 @@ locals {
     OPENSEARCH_AWS_REGION             = var.region
     OPENSEARCH_REPLICAS               = "1"
     OPENSEARCH_RETENTION_DAYS         = tostring(var.opensearch_retention_days)
+    OPENSEARCH_DASHBOARDS_URL         = "https://${aws_opensearch_domain.this.dashboard_endpoint}"
+    # Alert routing: which destinations exist is decided by these names; credentials are
+    # injected into runs only. Empty values are left out of the task definitions.
+    JIRA_BASE_URL                         = var.jira_base_url
+    JIRA_PROJECT_KEY                      = var.jira_project_key
+    JIRA_ISSUE_TYPE                       = var.jira_issue_type
+    SLACK_DELIVERY                        = var.slack_delivery
+    SLACK_CHANNEL                         = var.slack_channel
+    OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS = tostring(var.alert_suppression_hours)
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME
@@ -127,7 +136,7 @@ resource "aws_ecs_task_definition" "service" {
     command                = each.value.command
     readonlyRootFilesystem = true
     user                   = "10001:10001"
-    environment            = [for key, value in each.value.environment : { name = key, value = value }]
+    environment            = [for key, value in each.value.environment : { name = key, value = value } if value != ""]
     secrets                = each.value.secrets
     portMappings           = [for port in each.value.ports : { containerPort = port, protocol = "tcp" }]
     mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
@@ -170,8 +179,8 @@ resource "aws_ecs_task_definition" "run" {
     essential              = true
     readonlyRootFilesystem = true
     user                   = "10001:10001"
-    environment            = [for key, value in merge(local.dagster_environment, local.pipeline_environment) : { name = key, value = value }]
-    secrets                = concat([local.db_password_secret], local.okta_secrets)
+    environment            = [for key, value in merge(local.dagster_environment, local.pipeline_environment) : { name = key, value = value } if value != ""]
+    secrets                = concat([local.db_password_secret], local.okta_secrets, local.alert_secrets)
     mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = {
       logDriver = "awslogs"

@@ -52,9 +52,14 @@ data "aws_iam_policy_document" "execution" {
     resources = [for group in aws_cloudwatch_log_group.ecs : "${group.arn}:*"]
   }
   statement {
-    sid       = "InjectSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.okta.arn, aws_secretsmanager_secret.dagster_db.arn]
+    sid     = "InjectSecrets"
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = [
+      aws_secretsmanager_secret.okta.arn,
+      aws_secretsmanager_secret.dagster_db.arn,
+      aws_secretsmanager_secret.jira.arn,
+      aws_secretsmanager_secret.slack.arn,
+    ]
   }
   statement {
     sid       = "DecryptSecretsAndImage"

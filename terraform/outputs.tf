@@ -16,8 +16,13 @@ output "okta_secret_arn" {
 }
 
 output "jira_secret_arn" {
-  description = "Put the Jira API token here as JSON, for alert routing."
+  description = "Put the Jira credentials here as JSON ({\"email\", \"api_token\"}) before setting jira_base_url."
   value       = aws_secretsmanager_secret.jira.arn
+}
+
+output "slack_secret_arn" {
+  description = "Put the Slack credential here as JSON ({\"bot_token\"} or {\"webhook_url\"}) before setting slack_delivery."
+  value       = aws_secretsmanager_secret.slack.arn
 }
 
 output "okta_secret_keys" {

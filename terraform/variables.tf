@@ -206,6 +206,80 @@ variable "opensearch_retention_days" {
   }
 }
 
+variable "jira_base_url" {
+  type        = string
+  description = "Jira Cloud site for alert routing, e.g. https://example.atlassian.net. Empty turns Jira off. Put {\"email\", \"api_token\"} into the Jira secret before setting it: run tasks cannot start while a secret they read is missing."
+  default     = ""
+
+  validation {
+    condition     = var.jira_base_url == "" || can(regex("^https://[A-Za-z0-9.-]+$", var.jira_base_url))
+    error_message = "jira_base_url must be empty or https://<site host> with no path or trailing slash."
+  }
+  validation {
+    condition     = var.jira_base_url == "" || var.jira_project_key != ""
+    error_message = "jira_base_url needs jira_project_key: the project that alert issues are created in."
+  }
+}
+
+variable "jira_project_key" {
+  type        = string
+  description = "Key of the Jira project that alert issues go to (e.g. SEC)."
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([A-Z][A-Z0-9_]{1,9})?$", var.jira_project_key))
+    error_message = "jira_project_key must be a Jira project key: 2-10 capital letters, digits or underscores, starting with a letter."
+  }
+}
+
+variable "jira_issue_type" {
+  type        = string
+  description = "Issue type of alert issues; it must exist in the project."
+  default     = "Task"
+
+  validation {
+    condition     = length(trimspace(var.jira_issue_type)) > 0 && length(var.jira_issue_type) <= 60
+    error_message = "jira_issue_type must be a non-empty issue type name."
+  }
+}
+
+variable "slack_delivery" {
+  type        = string
+  description = "How alerts reach Slack: 'none', 'bot' (a bot token with chat:write and channels:history: replies thread under the first message of an incident) or 'webhook' (an incoming webhook: no threads). Put {\"bot_token\"} or {\"webhook_url\"} into the Slack secret before setting it."
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "bot", "webhook"], var.slack_delivery)
+    error_message = "slack_delivery must be 'none', 'bot' or 'webhook'."
+  }
+  validation {
+    condition     = var.slack_delivery != "bot" || var.slack_channel != ""
+    error_message = "slack_delivery 'bot' needs slack_channel."
+  }
+}
+
+variable "slack_channel" {
+  type        = string
+  description = "Channel the bot posts to (its id, or #name); the bot must be a member. Only for slack_delivery 'bot'."
+  default     = ""
+
+  validation {
+    condition     = can(regex("^(|#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{8,12})$", var.slack_channel))
+    error_message = "slack_channel must be empty, #channel-name or a channel id (C... or G...)."
+  }
+}
+
+variable "alert_suppression_hours" {
+  type        = number
+  description = "A repeat of an incident (same detection and entity) within this many hours is a comment on its open Jira issue and a reply in its Slack thread, not a new alert."
+  default     = 24
+
+  validation {
+    condition     = var.alert_suppression_hours >= 0 && var.alert_suppression_hours <= 720
+    error_message = "alert_suppression_hours must be 0-720."
+  }
+}
+
 variable "dashboards_saml" {
   type = object({
     idp_entity_id    = string

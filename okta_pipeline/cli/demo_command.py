@@ -13,8 +13,11 @@ from typing import Any
 
 import dagster as dg
 
+from okta_pipeline.cli.demo_alerts import demo_destinations
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
+from okta_pipeline.defs.alerts.assets import alert_deliveries
+from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
@@ -56,6 +59,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="prefix of the daily event indices (another for another seed keeps them apart)",
     )
     parser.add_argument("--findings-prefix", default=FINDINGS_PREFIX)
+    parser.add_argument(
+        "--ledger-index",
+        help="the alert delivery ledger (default: okta-alert-ledger, or okta-alert-ledger-"
+        "standins when alerts go to the local stand-ins)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--truth-out",
@@ -78,6 +86,7 @@ def run_demo(
     events_per_minute: float,
     landing_root: Path,
     opensearch: OpenSearchResource,
+    alerts: AlertsResource,
     progress: Any = None,
     truth_out: Path | None = None,
 ) -> dict[str, Any]:
@@ -96,12 +105,13 @@ def run_demo(
                 f"the pipeline for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
             )
         result = dg.materialize(
-            [okta_system_log, opensearch_okta_logs, okta_detections],
+            [okta_system_log, opensearch_okta_logs, okta_detections, alert_deliveries],
             resources={
                 "okta": OktaResource(base_url=server.base_url, api_token=token),
                 "landing": LandingZoneResource(root=str(landing_root)),
                 "opensearch": opensearch,
                 "detections": DetectionsResource(),
+                "alerts": alerts,
             },
             tags={
                 "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
@@ -130,6 +140,7 @@ def run_demo(
             0
         ].metadata.items()
     }
+    delivered = result.asset_materializations_for_node("alert_deliveries")[0].metadata
     incidents = org.incidents_between(start_ms, end_ms)
     if truth_out is not None:
         _write_truth(truth_out, org, start_ms, end_ms)
@@ -177,6 +188,10 @@ def run_demo(
             }
             for r in results
         ],
+        "alerts": {
+            key: delivered[key].value
+            for key in ("jira_created", "jira_commented", "slack_sent", "pending")
+        },
         "dagster_run_id": result.run_id,
     }
 
@@ -200,16 +215,20 @@ def _demo(args: argparse.Namespace) -> int:
         index_prefix=args.index_prefix,
         findings_prefix=args.findings_prefix,
     )
-    summary = run_demo(
-        start,
-        end,
-        args.seed,
-        args.events_per_minute,
-        landing_root,
-        opensearch,
-        progress,
-        truth_out=args.truth_out,
-    )
+    with demo_destinations(os.environ, args.ledger_index) as destinations:
+        progress(f"Alerts go to {destinations.description}")
+        summary = run_demo(
+            start,
+            end,
+            args.seed,
+            args.events_per_minute,
+            landing_root,
+            opensearch,
+            destinations.resource,
+            progress,
+            truth_out=args.truth_out,
+        )
+    summary["alert_destinations"] = destinations.label
     summary["opensearch"].update(version=components.version, plugins=components.plugins)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -235,6 +254,12 @@ def _demo(args: argparse.Namespace) -> int:
         f"{search['unchanged']} unchanged this run)"
     )
     _print_findings(summary)
+    alerts = summary["alerts"]
+    print(
+        f"  Alerts to {destinations.label}: {alerts['jira_created']} Jira issues created, "
+        f"{alerts['jira_commented']} comments on open ones, {alerts['slack_sent']} Slack "
+        f"messages, {alerts['pending']} pending"
+    )
     if args.truth_out:
         print(f"  Ground truth of the injected attacks: {args.truth_out}")
     print("Open the Dagster UI with:")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import httpx
 
 from okta_pipeline.cli import (
+    alert_receiver_command,
     bench_command,
     demo_command,
     detections_command,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(commands)
     simulate_command.register(commands)
     detections_command.register(commands)
+    alert_receiver_command.register(commands)
     bench_command.register(commands)
     return parser
 

@@ -29,6 +29,12 @@ class DeploymentSettings:
     opensearch_aws_region: str | None = None
     opensearch_replicas: int = 0
     opensearch_retention_days: int = 90
+    jira_credentials: Literal["none", "token", "secret"] = "none"
+    """How Jira is reached: not at all, JIRA_EMAIL with JIRA_API_TOKEN, or JIRA_SECRET_ID."""
+    jira_issue_type: str = "Task"
+    slack_destination: Literal["none", "bot", "webhook"] = "none"
+    dashboards_link: bool = False
+    alert_suppression_hours: float = 24.0
 
     def __post_init__(self) -> None:
         if self.fetch_every_minutes not in FETCH_INTERVALS:
@@ -56,6 +62,8 @@ class DeploymentSettings:
             raise DeploymentSettingsError(
                 "OPENSEARCH_REPLICAS must be 0 or more and OPENSEARCH_RETENTION_DAYS 1 or more"
             )
+        if self.alert_suppression_hours < 0:
+            raise DeploymentSettingsError("OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS must be 0 or more")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> DeploymentSettings:
@@ -84,7 +92,51 @@ class DeploymentSettings:
             opensearch_retention_days=_integer(
                 environ, "OPENSEARCH_RETENTION_DAYS", defaults.opensearch_retention_days
             ),
+            jira_credentials=_jira_credentials(environ),
+            jira_issue_type=environ.get("JIRA_ISSUE_TYPE", "").strip() or defaults.jira_issue_type,
+            slack_destination=_slack_destination(environ),
+            dashboards_link=bool(environ.get("OPENSEARCH_DASHBOARDS_URL", "").strip()),
+            alert_suppression_hours=_number(
+                environ,
+                "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",
+                defaults.alert_suppression_hours,
+            ),
         )
+
+
+def _jira_credentials(environ: Mapping[str, str]) -> Literal["none", "token", "secret"]:
+    """How Jira is reached. Only non-secret names decide it: the code server has no secrets,
+    and runs read JIRA_EMAIL and JIRA_API_TOKEN (or the secret) when they start."""
+    if not environ.get("JIRA_BASE_URL", "").strip():
+        return "none"
+    if not environ.get("JIRA_PROJECT_KEY", "").strip():
+        raise DeploymentSettingsError("JIRA_BASE_URL is set: set JIRA_PROJECT_KEY too")
+    return "secret" if environ.get("JIRA_SECRET_ID", "").strip() else "token"
+
+
+SLACK_DELIVERIES = ("none", "bot", "webhook")
+
+
+def _slack_destination(environ: Mapping[str, str]) -> Literal["none", "bot", "webhook"]:
+    """SLACK_DELIVERY when set (a deployment whose code server has no secrets sets it);
+    otherwise whichever of SLACK_BOT_TOKEN and SLACK_WEBHOOK_URL is present."""
+    chosen = environ.get("SLACK_DELIVERY", "").strip().lower()
+    channel = environ.get("SLACK_CHANNEL", "").strip()
+    if not chosen:
+        bot = environ.get("SLACK_BOT_TOKEN", "").strip()
+        webhook = environ.get("SLACK_WEBHOOK_URL", "").strip()
+        if bot and webhook:
+            raise DeploymentSettingsError(
+                "set SLACK_BOT_TOKEN (with SLACK_CHANNEL) or SLACK_WEBHOOK_URL, not both"
+            )
+        chosen = "bot" if bot else "webhook" if webhook else "none"
+    if chosen not in SLACK_DELIVERIES:
+        raise DeploymentSettingsError(
+            f"SLACK_DELIVERY={chosen!r}: use {', '.join(SLACK_DELIVERIES)}"
+        )
+    if chosen == "bot" and not channel:
+        raise DeploymentSettingsError("Slack delivery by bot token needs SLACK_CHANNEL")
+    return chosen  # type: ignore[return-value]  # checked against SLACK_DELIVERIES
 
 
 def _integer(environ: Mapping[str, str], name: str, default: int) -> int:

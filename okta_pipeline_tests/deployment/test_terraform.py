@@ -143,10 +143,21 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
 ) -> None:
     """Every EnvVar the deployed definitions resolve at run time is set on the run task, as
     plain environment or as a key of the Okta secret."""
-    provided = set(terraform.locals["pipeline_environment"]) | okta_secret_env(terraform)
+    provided = (
+        set(terraform.locals["pipeline_environment"])
+        | okta_secret_env(terraform)
+        | alert_secret_env(terraform)
+    )
     for settings in (
         DeploymentSettings(okta_auth_method="ssws"),
-        DeploymentSettings(okta_auth_method="oauth", okta_oauth_dpop=True),
+        DeploymentSettings(
+            okta_auth_method="oauth",
+            okta_oauth_dpop=True,
+            jira_credentials="token",
+            slack_destination="bot",
+            dashboards_link=True,
+        ),
+        DeploymentSettings(slack_destination="webhook"),
     ):
         wanted = env_var_names(build_definitions(settings).resources or {})
         assert "OKTA_BASE_URL" in wanted
@@ -161,6 +172,13 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OPENSEARCH_AWS_REGION",
         "OPENSEARCH_REPLICAS",
         "OPENSEARCH_RETENTION_DAYS",
+        "OPENSEARCH_DASHBOARDS_URL",
+        "JIRA_BASE_URL",
+        "JIRA_PROJECT_KEY",
+        "JIRA_ISSUE_TYPE",
+        "SLACK_DELIVERY",
+        "SLACK_CHANNEL",
+        "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -175,6 +193,13 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OPENSEARCH_AWS_REGION": "eu-west-1",
         "OPENSEARCH_REPLICAS": "1",
         "OPENSEARCH_RETENTION_DAYS": "30",
+        "OPENSEARCH_DASHBOARDS_URL": "https://vpc-x.us-east-1.es.amazonaws.com/_dashboards",
+        "JIRA_BASE_URL": "https://example.atlassian.net",
+        "JIRA_PROJECT_KEY": "SEC",
+        "JIRA_ISSUE_TYPE": "Incident",
+        "SLACK_DELIVERY": "bot",
+        "SLACK_CHANNEL": "#security-alerts",
+        "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "12",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())
@@ -185,9 +210,11 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
 def test_the_run_task_lists_its_secrets_explicitly(terraform: TerraformConfig) -> None:
     run = terraform.resource("aws_ecs_task_definition", "run")
     assert (
-        "secrets = concat([local.db_password_secret], local.okta_secrets)"
+        "secrets = concat([local.db_password_secret], local.okta_secrets, local.alert_secrets)"
         in (run["container_definitions"])
     )
+    # Empty settings (a destination left off) are left out, not set to "".
+    assert 'if value != ""' in run["container_definitions"]
     assert terraform.locals["db_password_secret"]["valueFrom"].endswith(":password::")
     assert "${aws_secretsmanager_secret.okta.arn}:${key}::" in terraform.locals["okta_secrets"]
     assert okta_secret_env(terraform) == {
@@ -197,6 +224,20 @@ def test_the_run_task_lists_its_secrets_explicitly(terraform: TerraformConfig) -
         "OKTA_OAUTH_KEY_ID",
         "OKTA_DPOP_PRIVATE_KEY",
     }
+    alert_secrets = str(terraform.locals["alert_secrets"])
+    assert "${aws_secretsmanager_secret.jira.arn}:${key}::" in alert_secrets
+    assert "${aws_secretsmanager_secret.slack.arn}:${key}::" in alert_secrets
+    assert alert_secret_env(terraform) == {
+        "JIRA_EMAIL",
+        "JIRA_API_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_WEBHOOK_URL",
+    }
+    # ECS reads each injected secret with the execution role.
+    readable = (TERRAFORM_DIR / "iam.tf").read_text().split('sid     = "InjectSecrets"')[1]
+    readable = readable.split("}")[0]
+    for secret in ("okta", "dagster_db", "jira", "slack"):
+        assert f"aws_secretsmanager_secret.{secret}.arn" in readable, secret
 
 
 def test_every_checkov_skip_carries_its_reason() -> None:
@@ -252,6 +293,11 @@ def env_var_names(resources: Mapping[str, Any]) -> set[str]:
 
 def okta_secret_env(terraform: TerraformConfig) -> set[str]:
     return set(re.findall(r"(OKTA_[A-Z_]+) =", terraform.locals["okta_secret_keys"]))
+
+
+def alert_secret_env(terraform: TerraformConfig) -> set[str]:
+    keys = str(terraform.locals["jira_secret_keys"]) + str(terraform.locals["slack_secret_keys"])
+    return set(re.findall(r"((?:JIRA|SLACK)_[A-Z_]+) =", keys))
 
 
 def test_the_example_variables_file_sets_every_required_variable_and_nothing_else(

@@ -15,29 +15,15 @@ from okta_pipeline.defs.detections.assets import _rejected_queries
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.engine import evaluate
 from okta_pipeline.lib.detections.model import Detection, Example, SingleEventLogic
-from okta_pipeline.lib.landing import Event, window_start
-from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows
+from okta_pipeline.lib.landing import window_start
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import ensure_template
 from okta_pipeline.lib.windows import WINDOW, windows_between
-from okta_pipeline_tests.detections.conftest import Prefixes
 from okta_pipeline_tests.detections.example_events import example_events
+from okta_pipeline_tests.stored_events import Prefixes, index_events
 
 CATALOG = load_catalog()
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "okta-samples"
-
-
-def index_events(opensearch: OpenSearch, prefix: str, events: list[Event], tmp_path: Path) -> None:
-    ensure_template(opensearch, prefix)
-    by_window: dict[datetime, list[Event]] = {}
-    for event in events:
-        published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
-        by_window.setdefault(window_start(published), []).append(event)
-    report = load_windows(
-        opensearch, sorted(by_window.items()), prefix, DeadLetters(tmp_path / "dead.jsonl.gz")
-    )
-    assert report.dead_lettered == 0, report.summary()
-    opensearch.indices.refresh(index=f"{prefix}-*")
 
 
 @pytest.mark.skipif(

@@ -14,7 +14,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from okta_pipeline.lib.cluster_endpoint import external_endpoint
-from okta_pipeline.lib.landing import WINDOW, Event, LandingZone, window_start
+from okta_pipeline.lib.landing import WINDOW, Event, LandingZone
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
 from okta_pipeline.lib.okta_simulator.events import format_published
@@ -39,6 +39,7 @@ from okta_pipeline_tests.opensearch.loading_helpers import (
     metadata,
     stored_sources,
 )
+from okta_pipeline_tests.stored_events import load_by_window
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "okta-samples"
 
@@ -94,14 +95,7 @@ def test_every_recorded_okta_event_loads_with_no_field_dropped(
     opensearch: OpenSearch, prefix: str, tmp_path: Path
 ) -> None:
     events = [json.loads(line) for path in sorted(SAMPLES.glob("*.jsonl")) for line in path.open()]
-    ensure_template(opensearch, prefix)
-    by_window: dict[datetime, list[Event]] = {}
-    for event in events:
-        published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
-        by_window.setdefault(window_start(published), []).append(event)
-    report = load_windows(
-        opensearch, sorted(by_window.items()), prefix, DeadLetters(tmp_path / "dead.jsonl.gz")
-    )
+    report = load_by_window(opensearch, prefix, events, tmp_path)
     assert report.failed == 0, report.summary()
     # The recordings reuse a few uuids: one in two different days (two documents, one per
     # daily index) and one twice in a day (the first copy is stored, the second is unchanged).

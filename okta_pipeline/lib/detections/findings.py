@@ -50,11 +50,13 @@ class Finding:
 
     @property
     def first_seen(self) -> datetime:
-        return min(e.published for e in self.evidence)
+        """The first evidence event's time (the window's start for a monitor's finding that
+        names no events)."""
+        return min((e.published for e in self.evidence), default=self.window)
 
     @property
     def last_seen(self) -> datetime:
-        return max(e.published for e in self.evidence)
+        return max((e.published for e in self.evidence), default=self.window)
 
     @property
     def summary(self) -> str:

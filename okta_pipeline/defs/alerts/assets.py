@@ -1,0 +1,124 @@
+"""`alert_deliveries`: each new finding to Jira and Slack, exactly once, grouped by incident."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+from opensearchpy import OpenSearch
+
+from okta_pipeline.defs.alerts.resources import AlertsResource
+from okta_pipeline.defs.detections.assets import okta_detections
+from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
+from okta_pipeline.defs.okta.automation import CATCH_UP
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.partitions import five_minute_partitions
+from okta_pipeline.lib.alerts.delivery import Deliverer
+from okta_pipeline.lib.alerts.ledger import Ledger
+from okta_pipeline.lib.alerts.messages import Alert
+from okta_pipeline.lib.opensearch.okta_index import daily_indices
+
+DESTINATIONS_ACCEPTING = "destinations_accepting"
+
+# Deliver a window's findings once they are written; findings of windows older than a day
+# (a detection backfilled over history) are delivered only by a backfill of this asset.
+deliver_condition = (
+    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+    & dg.AutomationCondition.in_latest_time_window(CATCH_UP)
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+
+@dg.asset(
+    partitions_def=five_minute_partitions,
+    deps=[okta_detections],
+    pool="alerts",
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DAY_OF_WINDOWS),
+    automation_condition=deliver_condition,
+    group_name="alerts",
+    kinds={"jira", "slack"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            DESTINATIONS_ACCEPTING,
+            asset="alert_deliveries",
+            blocking=True,
+            description="Jira and Slack accepted every delivery; a refusal (credentials, "
+            "permissions, a missing project) fails, and its findings stay pending",
+        )
+    ],
+)
+def alert_deliveries(
+    context: dg.AssetExecutionContext, opensearch: OpenSearchResource, alerts: AlertsResource
+) -> dg.MaterializeResult:
+    """The delivery ledger (`okta-alert-ledger`): one record per finding and destination.
+    Each run also retries the deliveries earlier runs left pending."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    client = opensearch.client()
+    settings = alerts.settings()
+    ledger = Ledger(client, alerts.ledger_index)
+    ledger.ensure_index(opensearch.replicas)
+    since = datetime.now(UTC) - timedelta(days=alerts.pending_days)
+    pending = ledger.pending_findings(since)
+    found = _findings(client, opensearch.findings_prefix, start, end, pending)
+    destinations = settings.destinations()
+    try:
+        deliverer = Deliverer(
+            ledger,
+            destinations,
+            routes=settings.routes,
+            suppression=settings.suppression,
+            dashboards_url=settings.dashboards_url,
+            logs_index=daily_indices(opensearch.index_prefix),
+        )
+        report = deliverer.deliver(Alert(document) for document in found)
+    finally:
+        destinations.close()
+    if report.not_configured:
+        context.log.info(
+            "Routes name destinations this deployment does not configure: "
+            f"{report.not_configured} (findings per destination); configure them to deliver"
+        )
+    problems = {**report.unavailable, **report.refused}
+    return dg.MaterializeResult(
+        metadata={
+            **report.summary(),
+            "already_sent": report.already_sent,
+            "in_flight": report.in_flight,
+            "findings_considered": len(found),
+            "retried_from_earlier_runs": len(pending),
+            "destinations": dg.MetadataValue.json(sorted(destinations.names())),
+            "not_configured": dg.MetadataValue.json(report.not_configured),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DESTINATIONS_ACCEPTING,
+                passed=not problems,
+                severity=dg.AssetCheckSeverity.ERROR
+                if report.refused
+                else dg.AssetCheckSeverity.WARN,
+                description="; ".join(problems.values()) or None,
+                metadata={"pending": report.pending},
+            )
+        ],
+    )
+
+
+def _findings(
+    client: OpenSearch, prefix: str, start: datetime, end: datetime, pending: list[str]
+) -> list[dict[str, Any]]:
+    """The findings of [start, end), and those earlier runs left pending."""
+    should: list[dict[str, Any]] = [
+        {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}}
+    ]
+    if pending:
+        should.append({"ids": {"values": pending}})
+    response = client.search(
+        index=f"{prefix}-*",
+        body={
+            "size": 10_000,
+            "query": {"bool": {"should": should, "minimum_should_match": 1}},
+            "sort": [{"window.start": "asc"}, {"finding_id": "asc"}],
+        },
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    return [hit["_source"] for hit in response["hits"]["hits"]]

@@ -1,0 +1,242 @@
+"""The delivery ledger: one OpenSearch document per (finding, destination), claimed with
+`op_type=create` before sending and marked sent after, so nothing goes out twice.
+
+A claim that is still pending when the next run comes is either in flight in another run (it is
+left alone) or the trace of a crash between sending and recording (it is resumed, and the
+destination is asked whether the alert already arrived before anything is sent again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy import exceptions as os_errors
+
+from okta_pipeline.lib.alerts.messages import Alert
+
+LEDGER_INDEX = "okta-alert-ledger"
+# A pending claim younger than this is another run's delivery in flight.
+IN_FLIGHT = timedelta(minutes=10)
+_KEYWORD = {"type": "keyword", "ignore_above": 1024}
+MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "finding_id": _KEYWORD,
+        "destination": _KEYWORD,
+        "detection_id": _KEYWORD,
+        "group_key": _KEYWORD,
+        "window": {"type": "date"},
+        "status": _KEYWORD,
+        "kind": _KEYWORD,
+        "reference": _KEYWORD,
+        "thread": _KEYWORD,
+        "claimed_at": {"type": "date"},
+        "sent_at": {"type": "date"},
+        "last_error": {"type": "text"},
+    },
+}
+
+
+class ClaimState(StrEnum):
+    NEW = "new"
+    """Never claimed before: deliver."""
+    RESUMED = "resumed"
+    """Claimed by a run that did not finish: check the destination, then deliver."""
+    SENT = "sent"
+    """Already delivered: nothing to do."""
+    IN_FLIGHT = "in_flight"
+    """Another run is delivering it now: leave it."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    alert: Alert
+    destination: str
+    state: ClaimState
+    claimed_at: datetime
+    seq_no: int
+    primary_term: int
+
+    @property
+    def doc_id(self) -> str:
+        return ledger_id(self.alert.finding_id, self.destination)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The first delivery of an incident: its Jira issue, or its Slack message."""
+
+    finding_id: str
+    reference: str | None
+    """The Jira issue key, or the Slack message's timestamp (None through a webhook)."""
+    thread: str | None
+
+
+def ledger_id(finding_id: str, destination: str) -> str:
+    return f"{finding_id}:{destination}"
+
+
+class Ledger:
+    def __init__(self, client: OpenSearch, index: str = LEDGER_INDEX) -> None:
+        self.client = client
+        self.index = index
+
+    def ensure_index(self, replicas: int = 0) -> None:
+        if not self.client.indices.exists(index=self.index):
+            self.client.indices.create(
+                index=self.index,
+                body={
+                    "settings": {"number_of_shards": 1, "number_of_replicas": replicas},
+                    "mappings": MAPPING,
+                },
+                params={"ignore": 400},  # created meanwhile by another run
+            )
+
+    def claim(self, alert: Alert, destination: str, now: datetime) -> Claim:
+        doc_id = ledger_id(alert.finding_id, destination)
+        record = {
+            "finding_id": alert.finding_id,
+            "destination": destination,
+            "detection_id": alert.detection_id,
+            "group_key": alert.group_key,
+            "window": _iso(alert.window),
+            "status": "pending",
+            "claimed_at": _iso(now),
+        }
+        try:
+            created = self.client.create(
+                index=self.index, id=doc_id, body=record, params={"refresh": "true"}
+            )
+            return Claim(
+                alert,
+                destination,
+                ClaimState.NEW,
+                now,
+                created["_seq_no"],
+                created["_primary_term"],
+            )
+        except os_errors.ConflictError:
+            pass
+        found = self.client.get(index=self.index, id=doc_id)
+        source = found["_source"]
+        claimed_at = datetime.fromisoformat(source["claimed_at"].replace("Z", "+00:00"))
+        if source["status"] == "sent":
+            state = ClaimState.SENT
+        elif now - claimed_at < IN_FLIGHT and source.get("last_error") is None:
+            state = ClaimState.IN_FLIGHT
+        else:
+            state = ClaimState.RESUMED
+        if state is ClaimState.RESUMED:
+            # Take the claim over, so two runs never resume it at once.
+            try:
+                taken = self.client.update(
+                    index=self.index,
+                    id=doc_id,
+                    body={"doc": {"claimed_at": _iso(now)}},
+                    params={
+                        "if_seq_no": found["_seq_no"],
+                        "if_primary_term": found["_primary_term"],
+                        "refresh": "true",
+                    },
+                )
+            except os_errors.ConflictError:
+                return Claim(alert, destination, ClaimState.IN_FLIGHT, claimed_at, 0, 0)
+            return Claim(
+                alert, destination, state, claimed_at, taken["_seq_no"], taken["_primary_term"]
+            )
+        return Claim(
+            alert, destination, state, claimed_at, found["_seq_no"], found["_primary_term"]
+        )
+
+    def mark_sent(
+        self, claim: Claim, kind: str, reference: str | None, thread: str | None, now: datetime
+    ) -> None:
+        self.client.update(
+            index=self.index,
+            id=claim.doc_id,
+            body={
+                "doc": {
+                    "status": "sent",
+                    "kind": kind,
+                    "reference": reference,
+                    "thread": thread,
+                    "sent_at": _iso(now),
+                    "last_error": None,
+                }
+            },
+            params={"refresh": "true"},
+        )
+
+    def mark_failed(self, claim: Claim, error: str) -> None:
+        """Keep the claim pending, with why: the next run resumes it at once."""
+        self.client.update(
+            index=self.index,
+            id=claim.doc_id,
+            body={"doc": {"last_error": error[:1000]}},
+            params={"refresh": "true"},
+        )
+
+    def anchor(self, alert: Alert, destination: str, suppression: timedelta) -> Anchor | None:
+        """The incident's latest issue or opening message at `destination` within the
+        suppression window before this finding, if any (the finding itself excluded): after a
+        closed issue was followed by a new one, repeats go to the new one."""
+        response = self.client.search(
+            index=self.index,
+            body={
+                "size": 1,
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"group_key": alert.group_key}},
+                            {"term": {"destination": destination}},
+                            {"term": {"status": "sent"}},
+                            {"terms": {"kind": ["issue", "message"]}},
+                            {
+                                "range": {
+                                    "window": {
+                                        "gte": _iso(alert.window - suppression),
+                                        "lte": _iso(alert.window),
+                                    }
+                                }
+                            },
+                        ],
+                        "must_not": [{"term": {"finding_id": alert.finding_id}}],
+                    }
+                },
+                "sort": [{"window": "desc"}, {"sent_at": "desc"}],
+            },
+            params={"ignore_unavailable": "true"},
+        )
+        hits = response["hits"]["hits"]
+        if not hits:
+            return None
+        source = hits[0]["_source"]
+        return Anchor(str(source["finding_id"]), source.get("reference"), source.get("thread"))
+
+    def pending_findings(self, since: datetime) -> list[str]:
+        """Findings with a delivery still pending, claimed since `since`."""
+        response = self.client.search(
+            index=self.index,
+            body={
+                "size": 10_000,
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"status": "pending"}},
+                            {"range": {"claimed_at": {"gte": _iso(since)}}},
+                        ]
+                    }
+                },
+                "_source": ["finding_id"],
+            },
+            params={"ignore_unavailable": "true"},
+        )
+        return sorted({str(h["_source"]["finding_id"]) for h in response["hits"]["hits"]})
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

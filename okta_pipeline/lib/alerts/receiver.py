@@ -1,0 +1,181 @@
+"""The alert receiver: an authenticated HTTP endpoint for OpenSearch Alerting webhook actions.
+
+A monitor's action posts JSON naming the detection, its version, the entity and the window. The
+receiver checks the request (a shared secret in a header, or an HMAC-SHA256 signature of the
+body), turns the alert into the finding the pipeline would write for that detection, entity
+and window (the same deterministic id), stores it, and delivers it through the same ledger: a
+monitor alert and a pipeline finding for one incident give one ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from okta_pipeline.lib.http_server import BackgroundHTTPServer
+from okta_pipeline.lib.windows import window_start
+
+MAX_BODY_BYTES = 64 * 1024
+MIN_SECRET_LENGTH = 16
+TOKEN_HEADER = "x-okta-pipeline-token"  # noqa: S105 - a header's name, not a secret
+SIGNATURE_HEADER = "x-okta-pipeline-signature"
+
+
+class AlertRejectedError(ValueError):
+    """The alert names something the pipeline cannot accept (an unknown detection, a stale
+    version): the status tells the sender, the message says what to fix."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class MonitorAlert:
+    """What a monitor's webhook action says about one finding."""
+
+    detection_id: str
+    detection_version: int
+    entity: dict[str, str]
+    window: datetime
+    evidence: tuple[str, ...]
+    monitor: str
+
+
+def parse_alert(body: bytes) -> MonitorAlert:
+    """The alert in a webhook body, or a ValueError saying which field is wrong."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    detection_id = payload.get("detection_id")
+    version = payload.get("detection_version")
+    entity = payload.get("entity")
+    moment = payload.get("window_start") or payload.get("period_end")
+    if not isinstance(detection_id, str) or not detection_id:
+        raise ValueError("detection_id (a string) is required")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError("detection_version (an integer) is required")
+    if (
+        not isinstance(entity, dict)
+        or not entity
+        or not all(isinstance(k, str) and isinstance(v, str | int) for k, v in entity.items())
+    ):
+        raise ValueError("entity (an object of field names to values) is required")
+    if not isinstance(moment, str):
+        raise ValueError("window_start or period_end (an ISO 8601 time) is required")
+    try:
+        instant = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{moment!r} is not an ISO 8601 time") from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    if "window_start" in payload:
+        window = window_start(instant)
+    else:  # a monitor's period end: the window it falls at the end of
+        window = window_start(instant - timedelta(microseconds=1))
+    evidence = payload.get("evidence_uuids") or []
+    if not isinstance(evidence, list) or not all(isinstance(u, str) for u in evidence):
+        raise ValueError("evidence_uuids must be a list of strings")
+    return MonitorAlert(
+        detection_id,
+        version,
+        {str(k): str(v) for k, v in entity.items()},
+        window,
+        tuple(evidence),
+        str(payload.get("monitor", "")),
+    )
+
+
+def authentic(secret: bytes, headers: dict[str, str], body: bytes) -> bool:
+    """A shared secret in X-Okta-Pipeline-Token, or X-Okta-Pipeline-Signature: sha256=<HMAC of
+    the body>; compared in constant time."""
+    token = headers.get(TOKEN_HEADER)
+    if token is not None:
+        return hmac.compare_digest(token.encode(), secret)
+    signature = headers.get(SIGNATURE_HEADER, "")
+    if not signature.startswith("sha256="):
+        return False
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(signature[len("sha256=") :].encode(), expected.encode())
+
+
+AlertHandler = Callable[[MonitorAlert], dict[str, Any]]
+
+
+class AlertReceiver(BackgroundHTTPServer):
+    """Serves POST /alerts on `host:port`, in the calling thread (`serve_forever`) or a
+    background one (`start`, or `with`)."""
+
+    def __init__(self, secret: str, handle: AlertHandler, host: str = "127.0.0.1", port: int = 0):
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"the receiver's shared secret must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        self._secret = secret.encode()
+        self._handle = handle
+        super().__init__(self._handler(), host, port)
+
+    def __repr__(self) -> str:
+        return f"AlertReceiver(url={self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/alerts"
+
+    def respond(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        if path != "/alerts":
+            return 404, {"error": "POST alerts to /alerts"}
+        if not authentic(self._secret, headers, body):
+            return 401, {"error": "missing or wrong shared secret or signature"}
+        try:
+            alert = parse_alert(body)
+        except ValueError as error:
+            return 400, {"error": str(error)}
+        try:
+            return 202, self._handle(alert)
+        except AlertRejectedError as error:
+            return error.status, {"error": str(error)}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                try:
+                    length = int(self.headers.get("Content-Length") or -1)
+                except ValueError:
+                    length = -1
+                if length < 0:
+                    self._write(411, {"error": "a Content-Length is required"})
+                    return
+                if length > MAX_BODY_BYTES:
+                    self._write(413, {"error": f"bodies are limited to {MAX_BODY_BYTES} bytes"})
+                    return
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, answer = receiver.respond(self.path, headers, body)
+                self._write(status, answer)
+
+            def _write(self, status: int, answer: dict[str, Any]) -> None:
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # request lines could carry nothing secret, but headers are never logged
+
+        return Handler

@@ -1,0 +1,45 @@
+"""alert_deliveries follows each detection of a window, unless detection's blocking check
+failed (a query the cluster refused means findings may be missing)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from okta_pipeline.definitions import build_definitions
+from okta_pipeline.defs.deployment import DeploymentSettings
+
+DETECTED = "2026-11-20-10:00"
+
+
+@pytest.mark.parametrize(("queries_accepted", "delivered"), [(True, True), (False, False)])
+def test_a_detected_window_is_delivered_once_detection_checks_pass(
+    queries_accepted: bool, delivered: bool
+) -> None:
+    defs = build_definitions(DeploymentSettings())
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=datetime(2026, 11, 20, 10, 8, tzinfo=UTC)
+        )
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="okta_detections", partition=DETECTED)
+        )
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("okta_detections"),
+                check_name="queries_accepted",
+                passed=queries_accepted,
+                severity=dg.AssetCheckSeverity.ERROR,
+                partition=DETECTED,
+            )
+        )
+        result = dg.evaluate_automation_conditions(
+            defs=defs,
+            instance=instance,
+            cursor=first.cursor,
+            evaluation_time=datetime(2026, 11, 20, 10, 8, 30, tzinfo=UTC),
+        )
+        requested = set(result.get_requested_partitions(dg.AssetKey("alert_deliveries")))
+    assert requested == ({DETECTED} if delivered else set())

@@ -1,0 +1,172 @@
+"""Findings to Jira and Slack exactly once, grouped, retried: against the stand-ins over real
+sockets, with the ledger on the real node."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from okta_pipeline.lib.alerts.ledger import Ledger, ledger_id
+from okta_pipeline.lib.alerts.messages import finding_label
+from okta_pipeline.lib.standins.jira import JiraStandIn
+from okta_pipeline.lib.standins.slack import SlackStandIn
+from okta_pipeline_tests.alerts.helpers import DASHBOARDS, WINDOW, Waits, alert, deliverer
+
+
+def counts(created: int, commented: int, slack: int, pending: int) -> dict[str, int]:
+    return {
+        "jira_created": created,
+        "jira_commented": commented,
+        "slack_sent": slack,
+        "pending": pending,
+    }
+
+
+def test_one_issue_per_finding_and_a_second_run_sends_nothing(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    findings = [alert(user=f"user{n}@example.com") for n in range(3)]
+    report = deliverer(ledger, jira, slack, waits).deliver(findings)
+    assert report.summary() == counts(3, 0, 3, 0)
+    assert len(jira.issues) == 3 and len(slack.messages) == 3
+    issue = next(iter(jira.issues.values()))
+    labels = issue.labels
+    assert "okta-detection-okta_admin_role_granted" in labels
+    assert any(label.startswith("okta-finding-") for label in labels)
+    assert issue.fields["priority"] == {"name": "High"}
+    description = json.dumps(issue.fields["description"])
+    assert f"{DASHBOARDS}/app/data-explorer/discover#" in description and '"table"' in description
+    assert "Response:" in description
+
+    again = deliverer(ledger, jira, slack, waits).deliver(findings)
+    assert again.summary() == counts(0, 0, 0, 0)
+    assert again.already_sent == 6
+    assert len(jira.issues) == 3 and len(slack.messages) == 3
+
+
+def test_severity_routes_medium_to_slack_only_and_low_nowhere(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    medium = alert("okta_api_token_created")  # medium
+    low = alert("okta_account_lockout")  # low
+    report = deliverer(ledger, jira, slack, waits).deliver([medium, low])
+    assert (report.jira_created, report.slack_sent) == (0, 1)
+    assert slack.messages[0].metadata["event_payload"]["finding_id"] == medium.finding_id
+
+
+def test_a_crash_between_creating_the_issue_and_recording_it_leaves_one_issue(
+    ledger: Ledger,
+    jira: JiraStandIn,
+    slack: SlackStandIn,
+    waits: Waits,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    finding = alert()
+    recorded = ledger.mark_sent
+
+    def crash_once(*args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(ledger, "mark_sent", recorded)
+        raise SystemExit("the run's process died here")
+
+    monkeypatch.setattr(ledger, "mark_sent", crash_once)
+    with pytest.raises(SystemExit):
+        deliverer(ledger, jira, None, waits).deliver([finding])
+    assert len(jira.issues) == 1, "the issue was created before the crash"
+
+    # Right after, the claim looks in flight: nothing is sent twice by an eager retry.
+    soon = deliverer(ledger, jira, None, waits).deliver([finding])
+    assert soon.in_flight == 1 and len(jira.issues) == 1
+    # Later, the claim is resumed: Jira is searched by the finding's label first.
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    report = deliverer(ledger, jira, None, waits, now=later).deliver([finding])
+    assert report.already_sent == 1 and report.jira_created == 0
+    assert len(jira.issues) == 1
+    record = ledger.client.get(index=ledger.index, id=ledger_id(finding.finding_id, "jira"))
+    assert record["_source"]["status"] == "sent"
+    assert record["_source"]["reference"] == next(iter(jira.issues))
+
+
+def test_a_repeat_within_the_suppression_window_is_a_comment_and_a_threaded_reply(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    first = alert(window=WINDOW)
+    repeat = alert(window=WINDOW + timedelta(hours=3))
+    report = deliverer(ledger, jira, slack, waits).deliver([first, repeat])
+    assert report.summary() == counts(1, 1, 2, 0)
+    (issue,) = jira.issues.values()
+    assert len(issue.comments) == 1 and repeat.marker in json.dumps(issue.comments[0])
+    assert finding_label(repeat.finding_id) in issue.labels
+    opening, reply = slack.messages
+    assert opening.thread_ts is None and reply.thread_ts == opening.ts
+
+    # Once the issue is closed, or past the suppression window, an incident opens a new one.
+    jira.close_issue(issue.key)
+    after_close = alert(window=WINDOW + timedelta(hours=4))
+    next_day = alert(window=WINDOW + timedelta(hours=30))
+    report = deliverer(ledger, jira, slack, waits).deliver([after_close, next_day])
+    assert report.jira_created == 2 and report.jira_commented == 0
+    assert len(jira.issues) == 3
+
+
+def test_a_429_storm_then_recovery_delivers_everything_once_honouring_retry_after(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    findings = [alert(user=f"storm{n}@example.com") for n in range(4)]
+    jira.fail_next(4, 429, {"Retry-After": "7"})
+    slack.fail_next(3, 503)
+    report = deliverer(ledger, jira, slack, waits).deliver(findings)
+    assert report.summary() == counts(4, 0, 4, 0)
+    assert len(jira.issues) == 4 and len(slack.messages) == 4
+    assert waits.seconds.count(7.0) == 4, "Jira's Retry-After is what the client waited"
+    assert len(waits.seconds) == 7
+
+
+def test_a_destination_that_stays_down_leaves_its_findings_pending(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    finding = alert()
+    jira.fail_next(6, 503)
+    report = deliverer(ledger, jira, slack, waits).deliver([finding])
+    assert report.pending == 1 and "jira" in report.unavailable and report.slack_sent == 1
+    assert ledger.pending_findings(datetime.now(UTC) - timedelta(hours=1)) == [finding.finding_id]
+    later = deliverer(ledger, jira, slack, waits).deliver([finding])
+    assert later.jira_created == 1 and later.already_sent == 1
+    assert ledger.pending_findings(datetime.now(UTC) - timedelta(hours=1)) == []
+
+
+def test_refused_credentials_say_what_to_fix_and_nothing_is_lost(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    findings = [alert(user=f"refused{n}@example.com") for n in range(2)]
+    report = deliverer(ledger, jira, slack, waits, jira_token="wrong").deliver(findings)
+    assert report.pending == 2 and report.slack_sent == 2
+    assert "Jira answered 401" in report.refused["jira"]
+    assert "API token" in report.refused["jira"]
+    assert "wrong" not in report.refused["jira"] and "jira-api-token" not in report.refused["jira"]
+    assert len(jira.issues) == 0
+    fixed = deliverer(ledger, jira, slack, waits).deliver(findings)
+    assert fixed.jira_created == 2 and fixed.slack_sent == 0
+
+
+def test_a_bad_project_key_is_refused_naming_it(
+    ledger: Ledger, jira: JiraStandIn, waits: Waits
+) -> None:
+    jira.projects = ("OTHER",)  # the client asks for SEC
+    report = deliverer(ledger, jira, None, waits).deliver([alert()])
+    assert "Jira answered 400: project: valid project is required" in report.refused["jira"]
+    assert "Check the project key 'SEC'" in report.refused["jira"]
+
+
+def test_a_repeat_whose_issue_was_deleted_opens_a_new_issue(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    deliverer(ledger, jira, slack, waits).deliver([alert(window=WINDOW)])
+    (key,) = jira.issues
+    del jira.issues[key]  # an analyst deleted it: Jira answers 404 for its key
+    repeat = alert(window=WINDOW + timedelta(hours=1))
+    report = deliverer(ledger, jira, slack, waits).deliver([repeat])
+    assert report.refused == {} and (report.jira_created, report.jira_commented) == (1, 0)
+    (issue,) = jira.issues.values()
+    assert finding_label(repeat.finding_id) in issue.labels
