@@ -8,7 +8,8 @@ from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import alerts_resource
 from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.detections.assets import okta_detections
-from okta_pipeline.defs.detections.resources import DetectionsResource
+from okta_pipeline.defs.detections.monitors import detection_monitors, monitors_match_catalog
+from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
@@ -30,8 +31,10 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             opensearch_okta_logs,
             okta_index_retention,
             okta_detections,
+            detection_monitors,
             alert_deliveries,
         ],
+        asset_checks=[monitors_match_catalog],
         sensors=[automation_sensor],
         resources={
             "okta": okta_resource(settings),
@@ -46,6 +49,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
                 retention_days=settings.opensearch_retention_days,
             ),
             "detections": DetectionsResource(),
+            "monitors": monitors_resource(settings),
             "alerts": alerts_resource(settings),
         },
     )

@@ -23,6 +23,7 @@ from okta_pipeline.lib.opensearch.index_setup import (
     ensure_template,
     has_plugin,
 )
+from okta_pipeline_tests.catalog_examples import LoadedExamples, load_examples
 from okta_pipeline_tests.stored_events import Prefixes
 
 
@@ -95,6 +96,18 @@ def prefixes(opensearch: OpenSearch) -> Iterator[Prefixes]:
     drop_prefix(opensearch, chosen.logs)
     opensearch.indices.delete(index=f"{chosen.findings}-*", params={"ignore_unavailable": "true"})
     opensearch.indices.delete_index_template(name=chosen.findings, params={"ignore": 404})
+
+
+@pytest.fixture(scope="session")
+def catalog_examples(
+    opensearch: OpenSearch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LoadedExamples]:
+    """Every detection's examples loaded once, with the pipeline's findings over them."""
+    prefix = f"test-examples-{uuid.uuid4().hex[:8]}"
+    try:
+        yield load_examples(opensearch, prefix, tmp_path_factory.mktemp("examples"))
+    finally:
+        drop_prefix(opensearch, prefix)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

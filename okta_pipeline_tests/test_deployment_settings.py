@@ -87,6 +87,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
             "SLACK_DELIVERY": "webhook",
             "OPENSEARCH_DASHBOARDS_URL": "https://search.example.com/_dashboards",
             "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "6",
+            "OKTA_PIPELINE_RECEIVER_URL": "https://alerts.example.com/alerts",
         }
     )
     assert settings == DeploymentSettings(
@@ -103,6 +104,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         slack_destination="webhook",
         dashboards_link=True,
         alert_suppression_hours=6.0,
+        receiver_url="https://alerts.example.com/alerts",
     )
     assert DeploymentSettings.from_environment({}) == DeploymentSettings()
 
@@ -118,6 +120,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         ("OKTA_RATE_LIMIT_SHARE", "1.5", "(0, 1]"),
         ("OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS", "-1", "0 or more"),
         ("SLACK_DELIVERY", "email", "none, bot, webhook"),
+        ("OKTA_PIPELINE_RECEIVER_URL", "alerts.example.com", "full URL"),
         ("JIRA_BASE_URL", "https://example.atlassian.net", "JIRA_PROJECT_KEY"),
     ],
 )

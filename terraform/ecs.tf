@@ -81,6 +81,8 @@ locals {
     SLACK_DELIVERY                        = var.slack_delivery
     SLACK_CHANNEL                         = var.slack_channel
     OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS = tostring(var.alert_suppression_hours)
+    # Monitors post new alerts to the receiver only when this is set (its secret: runs only).
+    OKTA_PIPELINE_RECEIVER_URL = var.alert_receiver_url
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME

@@ -59,6 +59,7 @@ data "aws_iam_policy_document" "execution" {
       aws_secretsmanager_secret.dagster_db.arn,
       aws_secretsmanager_secret.jira.arn,
       aws_secretsmanager_secret.slack.arn,
+      aws_secretsmanager_secret.alert_receiver.arn,
     ]
   }
   statement {

@@ -25,6 +25,11 @@ output "slack_secret_arn" {
   value       = aws_secretsmanager_secret.slack.arn
 }
 
+output "alert_receiver_secret_arn" {
+  description = "Put the alert receiver's shared secret here as JSON ({\"shared_secret\"}) before setting alert_receiver_url."
+  value       = aws_secretsmanager_secret.alert_receiver.arn
+}
+
 output "okta_secret_keys" {
   description = "The JSON keys the Okta secret must hold for okta_auth_method."
   value       = sort(values(local.okta_secret_keys))

@@ -24,6 +24,13 @@ resource "aws_secretsmanager_secret" "slack" {
   kms_key_id  = aws_kms_key.this.arn
 }
 
+resource "aws_secretsmanager_secret" "alert_receiver" {
+  #checkov:skip=CKV2_AWS_57:The receiver and the monitors' channel share this secret; rotate it by putting a new value and materializing detection_monitors, which rewrites the channel.
+  name        = "${var.name}/alert-receiver"
+  description = "Shared secret of the alert receiver that monitors post to, as JSON: {\"shared_secret\"}"
+  kms_key_id  = aws_kms_key.this.arn
+}
+
 resource "aws_secretsmanager_secret" "dagster_db" {
   #checkov:skip=CKV2_AWS_57:Dagster's services read the password when they start, so automatic rotation would cut them off mid-flight; rotate by bumping the write-only versions and redeploying (README).
   name        = "${var.name}/dagster-db"
@@ -95,6 +102,9 @@ locals {
     bot     = { SLACK_BOT_TOKEN = "bot_token" }
     webhook = { SLACK_WEBHOOK_URL = "webhook_url" }
   }[var.slack_delivery]
+  receiver_secret_keys = var.alert_receiver_url == "" ? {} : {
+    OKTA_PIPELINE_RECEIVER_SECRET = "shared_secret"
+  }
   alert_secrets = concat(
     [
       for env_name, key in local.jira_secret_keys : {
@@ -106,6 +116,12 @@ locals {
       for env_name, key in local.slack_secret_keys : {
         name      = env_name
         valueFrom = "${aws_secretsmanager_secret.slack.arn}:${key}::"
+      }
+    ],
+    [
+      for env_name, key in local.receiver_secret_keys : {
+        name      = env_name
+        valueFrom = "${aws_secretsmanager_secret.alert_receiver.arn}:${key}::"
       }
     ],
   )

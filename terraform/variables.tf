@@ -280,6 +280,17 @@ variable "alert_suppression_hours" {
   }
 }
 
+variable "alert_receiver_url" {
+  type        = string
+  description = "Where synced Alerting monitors post their new alerts: an `okta-pipeline alert-receiver` the domain can reach, e.g. https://alerts.example.com/alerts. Put {\"shared_secret\"} (16+ characters) into the receiver secret first. Empty: monitors carry no actions, and alerts go to Jira and Slack from the pipeline's findings only."
+  default     = ""
+
+  validation {
+    condition     = var.alert_receiver_url == "" || can(regex("^https://[^/\\s]+(/\\S*)?$", var.alert_receiver_url))
+    error_message = "alert_receiver_url must be empty or an https:// URL (the shared secret travels in a header)."
+  }
+}
+
 variable "dashboards_saml" {
   type = object({
     idp_entity_id    = string

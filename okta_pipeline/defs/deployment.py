@@ -35,6 +35,8 @@ class DeploymentSettings:
     slack_destination: Literal["none", "bot", "webhook"] = "none"
     dashboards_link: bool = False
     alert_suppression_hours: float = 24.0
+    receiver_url: str | None = None
+    """The alert receiver that monitors post new alerts to (OKTA_PIPELINE_RECEIVER_URL)."""
 
     def __post_init__(self) -> None:
         if self.fetch_every_minutes not in FETCH_INTERVALS:
@@ -64,6 +66,11 @@ class DeploymentSettings:
             )
         if self.alert_suppression_hours < 0:
             raise DeploymentSettingsError("OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS must be 0 or more")
+        if self.receiver_url and not self.receiver_url.startswith(("https://", "http://")):
+            raise DeploymentSettingsError(
+                f"OKTA_PIPELINE_RECEIVER_URL={self.receiver_url!r} must be the receiver's full "
+                "URL, e.g. https://alerts.example.com/alerts"
+            )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> DeploymentSettings:
@@ -96,6 +103,7 @@ class DeploymentSettings:
             jira_issue_type=environ.get("JIRA_ISSUE_TYPE", "").strip() or defaults.jira_issue_type,
             slack_destination=_slack_destination(environ),
             dashboards_link=bool(environ.get("OPENSEARCH_DASHBOARDS_URL", "").strip()),
+            receiver_url=environ.get("OKTA_PIPELINE_RECEIVER_URL", "").strip() or None,
             alert_suppression_hours=_number(
                 environ,
                 "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",

@@ -19,15 +19,19 @@ from opensearchpy import OpenSearch
 from okta_pipeline.lib.alerts.intake import AlertIntake
 from okta_pipeline.lib.alerts.ledger import Ledger
 from okta_pipeline.lib.alerts.messages import Alert
-from okta_pipeline.lib.alerts.receiver import MAX_BODY_BYTES, AlertReceiver
+from okta_pipeline.lib.alerts.receiver import MAX_BODY_BYTES, AlertReceiver, parse_alert
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.engine import evaluate
 from okta_pipeline.lib.detections.findings import ensure_findings_template, write_findings
+from okta_pipeline.lib.monitors.channel import ensure_receiver_channel, remove_receiver_channel
+from okta_pipeline.lib.monitors.compile import MonitorOptions, compile_monitor
+from okta_pipeline.lib.monitors.sync import MonitorSync
 from okta_pipeline.lib.standins.jira import JiraStandIn
 from okta_pipeline.lib.standins.slack import SlackStandIn
 from okta_pipeline.lib.windows import WINDOW
 from okta_pipeline_tests.alerts.helpers import Waits, deliverer
 from okta_pipeline_tests.detections.example_events import example_events
+from okta_pipeline_tests.monitors.helpers import execute
 from okta_pipeline_tests.stored_events import Prefixes, index_events
 
 SECRET = "monitor-shared-secret-5b0e9c1d"
@@ -218,3 +222,65 @@ def test_a_finding_the_pipeline_already_delivered_gives_no_second_ticket(
     ).encode()
     response = post(receiver, later, signed(later))
     assert response.json()["jira_commented"] == 1 and len(jira.issues) == 1
+
+
+def test_a_synced_monitors_alert_reaches_the_receiver_through_a_notifications_channel(
+    receiver: AlertReceiver,
+    opensearch: OpenSearch,
+    prefixes: Prefixes,
+    jira: JiraStandIn,
+    slack: SlackStandIn,
+    tmp_path: Path,
+) -> None:
+    """Alerting renders the monitor's action, Notifications posts it with the shared secret, and
+    the receiver stores and delivers the finding the pipeline computes for that window."""
+    positive = next(e for e in DETECTION.examples if e.expect_finding)
+    index_events(opensearch, prefixes.logs, example_events(positive, ANCHOR, "channel"), tmp_path)
+    window = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    (expected,) = evaluate(
+        opensearch, prefixes.logs_index, [DETECTION], window, window + WINDOW
+    ).findings
+    lag = timedelta(minutes=10)
+    channel = ensure_receiver_channel(opensearch, prefixes.logs, receiver.url, SECRET)
+    options = MonitorOptions(
+        prefixes.logs_index, prefixes.logs, lag=lag, channel_id=channel, enabled=False
+    )
+    sync = MonitorSync(opensearch, prefixes.logs)
+    try:
+        body = compile_monitor(DETECTION, options)
+        assert body is not None
+        sync.sync([body])
+        monitor_id = sync.stored()[DETECTION.id].id
+        # The run that reads this window: its period ends the lag after the window, plus the
+        # seconds a scheduled run starts late.
+        period_end = window + WINDOW + lag + timedelta(seconds=20)
+        execute(opensearch, monitor_id, period_end, dryrun=False)
+        assert len(jira.issues) == 1 and len(slack.messages) == 1
+        (stored,) = stored_findings(opensearch, prefixes)
+        assert stored["_id"] == expected.id
+        entity = {pair["field"]: pair["value"] for pair in stored["_source"]["entity"]}
+        assert entity == dict(expected.entity)
+    finally:
+        sync.sync([])
+        remove_receiver_channel(opensearch, prefixes.logs)
+
+
+def test_a_monitors_bucket_keys_and_lag_give_the_entity_and_the_window_it_read() -> None:
+    payload = monitor_alert(
+        entity_fields=["actor.alternateId", "target.alternateId"],
+        bucket_keys="admin@example.com,null",
+        period_end="2026-11-20T10:15:20Z",
+        lag_minutes=10,
+    )
+    del payload["entity"], payload["window_start"]
+    alert = parse_alert(json.dumps(payload).encode())
+    assert alert.entity == {"actor.alternateId": "admin@example.com", "target.alternateId": "-"}
+    assert alert.window == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+    payload["bucket_keys"] = "admin@example.com,Smith, Jo"
+    with pytest.raises(ValueError, match="3 comma-separated values for 2 entity fields"):
+        parse_alert(json.dumps(payload).encode())
+    payload["bucket_keys"] = "admin@example.com,null"
+    payload["lag_minutes"] = -5
+    with pytest.raises(ValueError, match="lag_minutes"):
+        parse_alert(json.dumps(payload).encode())

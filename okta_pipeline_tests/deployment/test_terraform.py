@@ -158,6 +158,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
             dashboards_link=True,
         ),
         DeploymentSettings(slack_destination="webhook"),
+        DeploymentSettings(receiver_url="https://alerts.example.com/alerts"),
     ):
         wanted = env_var_names(build_definitions(settings).resources or {})
         assert "OKTA_BASE_URL" in wanted
@@ -179,6 +180,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "SLACK_DELIVERY",
         "SLACK_CHANNEL",
         "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",
+        "OKTA_PIPELINE_RECEIVER_URL",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -200,6 +202,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "SLACK_DELIVERY": "bot",
         "SLACK_CHANNEL": "#security-alerts",
         "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "12",
+        "OKTA_PIPELINE_RECEIVER_URL": "https://alerts.example.com/alerts",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())
@@ -227,16 +230,18 @@ def test_the_run_task_lists_its_secrets_explicitly(terraform: TerraformConfig) -
     alert_secrets = str(terraform.locals["alert_secrets"])
     assert "${aws_secretsmanager_secret.jira.arn}:${key}::" in alert_secrets
     assert "${aws_secretsmanager_secret.slack.arn}:${key}::" in alert_secrets
+    assert "${aws_secretsmanager_secret.alert_receiver.arn}:${key}::" in alert_secrets
     assert alert_secret_env(terraform) == {
         "JIRA_EMAIL",
         "JIRA_API_TOKEN",
         "SLACK_BOT_TOKEN",
         "SLACK_WEBHOOK_URL",
+        "OKTA_PIPELINE_RECEIVER_SECRET",
     }
     # ECS reads each injected secret with the execution role.
     readable = (TERRAFORM_DIR / "iam.tf").read_text().split('sid     = "InjectSecrets"')[1]
     readable = readable.split("}")[0]
-    for secret in ("okta", "dagster_db", "jira", "slack"):
+    for secret in ("okta", "dagster_db", "jira", "slack", "alert_receiver"):
         assert f"aws_secretsmanager_secret.{secret}.arn" in readable, secret
 
 
@@ -296,8 +301,11 @@ def okta_secret_env(terraform: TerraformConfig) -> set[str]:
 
 
 def alert_secret_env(terraform: TerraformConfig) -> set[str]:
-    keys = str(terraform.locals["jira_secret_keys"]) + str(terraform.locals["slack_secret_keys"])
-    return set(re.findall(r"((?:JIRA|SLACK)_[A-Z_]+) =", keys))
+    keys = "".join(
+        str(terraform.locals[name])
+        for name in ("jira_secret_keys", "slack_secret_keys", "receiver_secret_keys")
+    )
+    return set(re.findall(r"((?:JIRA|SLACK|OKTA_PIPELINE)_[A-Z_]+) =", keys))
 
 
 def test_the_example_variables_file_sets_every_required_variable_and_nothing_else(

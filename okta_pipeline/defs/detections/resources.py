@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 from pydantic import Field
 
+from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.model import Detection
 
@@ -23,3 +26,50 @@ class DetectionsResource(dg.ConfigurableResource):
         for detection_id in self.disabled:
             catalog.get(detection_id)  # a typo names the known ids instead of passing silently
         return tuple(d for d in catalog.select(self.only) if d.id not in self.disabled)
+
+
+class MonitorsResource(dg.ConfigurableResource):
+    """How the catalog runs as Alerting monitors. A monitor reads a window `lag_minutes` after
+    it ends (the settle delay, the fetch cadence and the load). With `receiver_url`, each
+    monitor's new alerts post to the alert receiver with the shared secret (`dg.EnvVar`)."""
+
+    lag_minutes: int = Field(
+        default=10,
+        ge=0,
+        description="Minutes between a window's end and the monitor run that reads it",
+    )
+    enabled: bool = Field(
+        default=True,
+        description="Schedule the monitors (else create them disabled: only _execute runs them)",
+    )
+    receiver_url: str | None = Field(
+        default=None, description="The alert receiver's URL, e.g. https://alerts.example.com/alerts"
+    )
+    receiver_secret: str | None = Field(default=None, repr=False)
+
+    def lag(self) -> timedelta:
+        return timedelta(minutes=self.lag_minutes)
+
+    def receiver_token(self) -> str:
+        if not self.receiver_secret:
+            raise ValueError(
+                "receiver_url is set: set the receiver's shared secret too "
+                "(OKTA_PIPELINE_RECEIVER_SECRET)"
+            )
+        return self.receiver_secret
+
+
+LOAD_MINUTES = 3
+"""Time to allow for a fetched window to be loaded and refreshed, on top of the cadence."""
+
+
+def monitors_resource(settings: DeploymentSettings) -> MonitorsResource:
+    """Monitors read a window once the automation has fetched and loaded it."""
+    lag = settings.settle_minutes + settings.fetch_every_minutes + LOAD_MINUTES
+    if settings.receiver_url:
+        return MonitorsResource(
+            lag_minutes=lag,
+            receiver_url=settings.receiver_url,
+            receiver_secret=dg.EnvVar("OKTA_PIPELINE_RECEIVER_SECRET"),
+        )
+    return MonitorsResource(lag_minutes=lag)

@@ -1,10 +1,12 @@
 """The alert receiver: an authenticated HTTP endpoint for OpenSearch Alerting webhook actions.
 
-A monitor's action posts JSON naming the detection, its version, the entity and the window. The
-receiver checks the request (a shared secret in a header, or an HMAC-SHA256 signature of the
-body), turns the alert into the finding the pipeline would write for that detection, entity
-and window (the same deterministic id), stores it, and delivers it through the same ledger: a
-monitor alert and a pipeline finding for one incident give one ticket.
+A monitor's action posts JSON naming the detection, its version, the entity (or the entity's
+fields and the alert's comma-joined bucket keys) and the window (or its run's period end and the
+lag it reads behind). The receiver checks the request (a shared secret in a header, or an
+HMAC-SHA256 signature of the body), turns the alert into the finding the pipeline would write
+for that detection, entity and window (the same deterministic id), stores it, and delivers it
+through the same ledger: a monitor alert and a pipeline finding for one incident give one
+ticket.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from okta_pipeline.lib.detections.single_event import NO_VALUE
 from okta_pipeline.lib.http_server import BackgroundHTTPServer
 from okta_pipeline.lib.windows import window_start
 
@@ -59,6 +62,8 @@ def parse_alert(body: bytes) -> MonitorAlert:
     detection_id = payload.get("detection_id")
     version = payload.get("detection_version")
     entity = payload.get("entity")
+    if entity is None and "bucket_keys" in payload:
+        entity = entity_from_bucket_keys(payload.get("entity_fields"), payload["bucket_keys"])
     moment = payload.get("window_start") or payload.get("period_end")
     if not isinstance(detection_id, str) or not detection_id:
         raise ValueError("detection_id (a string) is required")
@@ -78,21 +83,43 @@ def parse_alert(body: bytes) -> MonitorAlert:
         raise ValueError(f"{moment!r} is not an ISO 8601 time") from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
+    lag = payload.get("lag_minutes", 0)
+    if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
+        raise ValueError("lag_minutes must be a whole number of minutes, 0 or more")
     if "window_start" in payload:
         window = window_start(instant)
-    else:  # a monitor's period end: the window it falls at the end of
-        window = window_start(instant - timedelta(microseconds=1))
+    else:
+        # A monitor's run: it read up to its period end rounded down to the minute, less the
+        # lag; the window is the one that ends there.
+        end = instant.replace(second=0, microsecond=0) - timedelta(minutes=lag)
+        window = window_start(end - timedelta(microseconds=1))
     evidence = payload.get("evidence_uuids") or []
     if not isinstance(evidence, list) or not all(isinstance(u, str) for u in evidence):
         raise ValueError("evidence_uuids must be a list of strings")
     return MonitorAlert(
         detection_id,
         version,
-        {str(k): str(v) for k, v in entity.items()},
+        {str(k): str(v) or NO_VALUE for k, v in entity.items()},  # a missing field: ""
         window,
         tuple(evidence),
         str(payload.get("monitor", "")),
     )
+
+
+def entity_from_bucket_keys(fields: object, keys: object) -> dict[str, str]:
+    """The entity of a bucket-level alert: Alerting renders its bucket's key values joined by
+    commas, and a missing value as "null"."""
+    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+        raise ValueError("entity_fields (a list of field names) goes with bucket_keys")
+    if not isinstance(keys, str):
+        raise ValueError("bucket_keys must be a string")
+    values = [keys] if len(fields) == 1 else keys.split(",")
+    if len(values) != len(fields):
+        raise ValueError(
+            f"bucket_keys has {len(values)} comma-separated values for {len(fields)} entity "
+            "fields (a value holds a comma); send entity as an object instead"
+        )
+    return {f: NO_VALUE if v == "null" else v for f, v in zip(fields, values, strict=True)}
 
 
 def authentic(secret: bytes, headers: dict[str, str], body: bytes) -> bool:

@@ -245,6 +245,12 @@ def local_only_settings(plugins: Iterable[str]) -> list[str]:
         # test finishes in minutes.
         lines.append("plugins.index_state_management.job_interval: 1")
         lines.append("plugins.index_state_management.jitter: 0.0")
+    if "opensearch-alerting" in installed:
+        # A monitor's search is a mustache template, compiled once per distinct text. One
+        # deployment's 30 monitors are far under the default 75 per 5 minutes, but the tests
+        # sync the catalog for a dozen owners within minutes.
+        lines.append("script.context.template.max_compilations_rate: 2000/1m")
+        lines.append("script.context.template.cache_max_size: 2000")
     return lines
 
 

@@ -1,0 +1,1 @@
+"""The detection catalog kept in OpenSearch Alerting as monitors."""
