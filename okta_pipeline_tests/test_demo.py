@@ -14,6 +14,8 @@ from opensearchpy import OpenSearch
 from okta_pipeline.cli.demo_alerts import CONFIGURING_VARIABLES
 from okta_pipeline.cli.main import main
 from okta_pipeline.lib.detections.catalog import load_catalog
+from okta_pipeline.lib.monitors.compile import pipeline_only_reason
+from okta_pipeline.lib.monitors.sync import MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.okta.helpers import recent_window
@@ -33,6 +35,7 @@ def prefixes(opensearch: OpenSearch, monkeypatch: pytest.MonkeyPatch) -> Iterato
     tag = uuid.uuid4().hex[:8]
     logs, findings, ledger = f"test-demo-{tag}", f"test-demo-findings-{tag}", f"test-demo-{tag}"
     yield ["--index-prefix", logs, "--findings-prefix", findings, "--ledger-index", ledger]
+    MonitorSync(opensearch, logs).sync([])  # the demo's monitors belong to its index prefix
     opensearch.indices.delete(index=ledger, params={"ignore_unavailable": "true"})
     drop_prefix(opensearch, logs)
     opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
@@ -41,6 +44,7 @@ def prefixes(opensearch: OpenSearch, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     opensearch_endpoint: OpenSearchSettings,
+    opensearch: OpenSearch,
     prefixes: list[str],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -107,6 +111,24 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
             "slack_sent": 0,
             "pending": 0,
         }
+
+    # The first run created a monitor per expressible detection; the others changed none.
+    expressible = sum(1 for d in load_catalog().enabled() if pipeline_only_reason(d) is None)
+    assert first["monitors"] == {
+        "alerting": True,
+        "created": expressible,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+        "total": expressible,
+        "pipeline_only": len(load_catalog().enabled()) - expressible,
+    }
+    for again in (second, elsewhere):
+        monitors = again["monitors"]
+        assert isinstance(monitors, dict)
+        assert (monitors["created"], monitors["updated"], monitors["deleted"]) == (0, 0, 0)
+        assert monitors["unchanged"] == monitors["total"] == expressible
+    assert len(MonitorSync(opensearch, logs).stored()) == expressible
 
 
 def test_demo_rejects_an_unaligned_window(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,8 @@ from okta_pipeline.cli.time_arguments import aligned_time
 from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.assets import okta_detections
-from okta_pipeline.defs.detections.resources import DetectionsResource
+from okta_pipeline.defs.detections.monitors import detection_monitors
+from okta_pipeline.defs.detections.resources import DetectionsResource, MonitorsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
@@ -27,9 +28,11 @@ from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.cluster_endpoint import describe_components
+from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX
 from okta_pipeline.lib.detections.scoring import FoundEvidence, LabelledAttack, score
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
+from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
@@ -121,6 +124,20 @@ def run_demo(
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             raise_on_error=True,
         )
+    if progress:
+        progress("Syncing the detection catalog to OpenSearch Alerting monitors")
+    synced = dg.materialize(
+        [detection_monitors],
+        resources={
+            "opensearch": opensearch,
+            "detections": DetectionsResource(),
+            "monitors": MonitorsResource(),
+        },
+        instance=instance,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=True,
+    )
+    monitors = synced.asset_materializations_for_node("detection_monitors")[0].metadata
     # One materialization per partition, all carrying the run's totals.
     materialization = result.asset_materializations_for_node("okta_system_log")[0]
     metadata = {key: value.value for key, value in materialization.metadata.items()}
@@ -192,6 +209,14 @@ def run_demo(
             key: delivered[key].value
             for key in ("jira_created", "jira_commented", "slack_sent", "pending")
         },
+        "monitors": {
+            "alerting": "alerting" not in monitors,
+            **{
+                key: monitors[key].value if key in monitors else 0
+                for key in ("created", "updated", "deleted", "unchanged", "total")
+            },
+            "pipeline_only": sum(1 for d in load_catalog().enabled() if pipeline_only_reason(d)),
+        },
         "dagster_run_id": result.run_id,
     }
 
@@ -260,11 +285,22 @@ def _demo(args: argparse.Namespace) -> int:
         f"{alerts['jira_commented']} comments on open ones, {alerts['slack_sent']} Slack "
         f"messages, {alerts['pending']} pending"
     )
+    print(_monitors_line(summary["monitors"]))
     if args.truth_out:
         print(f"  Ground truth of the injected attacks: {args.truth_out}")
     print("Open the Dagster UI with:")
     print(f"  .venv/bin/{DAGSTER_UI_COMMAND}    # then browse http://127.0.0.1:3000")
     return 0
+
+
+def _monitors_line(monitors: dict[str, Any]) -> str:
+    if not monitors["alerting"]:
+        return "  Monitors: none synced, the cluster has no Alerting plugin"
+    return (
+        f"  Monitors in OpenSearch Alerting: {monitors['total']} ({monitors['created']} created, "
+        f"{monitors['updated']} updated, {monitors['deleted']} deleted, {monitors['unchanged']} "
+        f"unchanged); {monitors['pipeline_only']} stateful detections run in the pipeline only"
+    )
 
 
 def _print_findings(summary: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from okta_pipeline.lib.detections.catalog import Catalog
-from okta_pipeline.lib.detections.model import Kind, StatefulLogic, ThresholdLogic
+from okta_pipeline.lib.detections.model import Detection, Kind, StatefulLogic, ThresholdLogic
+from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 
 HEADER = """# Detections
 
@@ -15,6 +16,26 @@ Kinds: **single event** rules are Sigma rules compiled by pySigma to OpenSearch 
 aggregations over their time span; **stateful** detections are Python that reads the history
 it needs. Fields under `okta_pipeline.` are the typed view the loader derives from fields whose
 type varies (see the README's mapping section).
+
+**Monitors.** `detection_monitors` keeps every single-event and threshold detection in
+OpenSearch Alerting as a bucket-level monitor (`okta_pipeline/<id>: <title>`), so analysts can
+watch and acknowledge alerts in Dashboards; stateful detections read history a query cannot
+express and run in the pipeline only. A test runs each monitor with `_execute` at the end of
+every example's windows and checks that it flags exactly the entities of the pipeline's
+findings. Where the two differ by design:
+
+- Single-event rules are bucket-level monitors, not query-level or document-level ones: a
+  bucket per entity gives one alert per entity, as the pipeline writes one finding per entity
+  and window. A missing or empty entity value is `-` in both.
+- An event with several targets gives the monitor one bucket (one alert) per target; the
+  pipeline writes one finding whose entity lists the targets, comma-separated.
+- A threshold monitor's alert stays active while the count over the span stays at the
+  threshold, and it fires when the count gets there, which is the window where the pipeline
+  writes its finding. Distinct counts are Alerting's `cardinality` (near-exact up to 3,000 values,
+  approximate above); the pipeline counts exactly.
+- A monitor reads the window that ended its lag ago (10 minutes by default: the settle delay,
+  the fetch cadence and the load) and only on the live clock. The pipeline evaluates a window
+  as soon as it is loaded, and backfills history; monitors cannot.
 """
 
 
@@ -23,16 +44,18 @@ def catalog_markdown(catalog: Catalog) -> str:
     lines = [
         HEADER,
         f"{len(catalog)} detections: {counts[Kind.SINGLE_EVENT]} single event, "
-        f"{counts[Kind.THRESHOLD]} threshold, {counts[Kind.STATEFUL]} stateful.",
+        f"{counts[Kind.THRESHOLD]} threshold, {counts[Kind.STATEFUL]} stateful; "
+        f"{sum(1 for d in catalog if pipeline_only_reason(d) is None)} have an Alerting monitor.",
         "",
-        "| id | title | kind | severity | ATT&CK | entity |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| id | title | kind | severity | ATT&CK | entity | monitor |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for d in catalog:
         attack = ", ".join([*d.tactics, *d.techniques])
         lines.append(
             f"| [`{d.id}`](#{d.id}) | {d.title} | {d.kind.value.replace('_', ' ')} | "
-            f"{d.severity.value} | {attack} | {', '.join(f'`{e}`' for e in d.entity)} |"
+            f"{d.severity.value} | {attack} | {', '.join(f'`{e}`' for e in d.entity)} | "
+            f"{'pipeline only' if pipeline_only_reason(d) else 'bucket-level'} |"
         )
     for d in catalog:
         lines += ["", f"## {d.id}", "", f"**{d.title}** (version {d.version}, {d.severity.value})"]
@@ -40,8 +63,15 @@ def catalog_markdown(catalog: Catalog) -> str:
         lines.append(f"- Reads: {', '.join(f'`{f}`' for f in d.fields)}")
         lines.append(f"- False positives: {'; '.join(d.false_positives) or 'none known'}")
         lines.append(f"- Response: {d.response}")
+        lines.append(f"- Alerting monitor: {_monitor(d)}")
         lines.append(f"- Source: `okta_pipeline/detections/{d.source}`")
     return "\n".join(lines) + "\n"
+
+
+def _monitor(detection: Detection) -> str:
+    if pipeline_only_reason(detection):
+        return "none, the pipeline only (stateful)"
+    return f"bucket-level, `okta_pipeline/{detection.id}`, trigger `{detection.id}.trigger`"
 
 
 def _logic(logic: object, kind: Kind) -> str:

@@ -207,6 +207,7 @@ class MonitorSync:
 def _refused(detection_id: str, error: os_errors.TransportError) -> MonitorSyncError:
     return MonitorSyncError(
         f"the cluster refused the monitor of {detection_id} ({error.status_code}): "
-        f"{error.info if error.info else error.error}; the other monitors are unchanged "
-        "from this point, fix the detection and sync again"
+        f"{error.info if error.info else error.error}. The monitors synced before it were "
+        "written and the rest were left as they were: fix the detection or the monitor "
+        "settings, then sync again"
     )
