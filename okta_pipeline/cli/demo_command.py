@@ -345,7 +345,7 @@ def _findings_between(
     client: Any, prefix: str, start: datetime, end: datetime
 ) -> list[FoundEvidence]:
     response = client.search(
-        index=f"{prefix}-*",
+        index=daily_indices(prefix),
         body={
             "size": 10_000,
             "query": {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}},

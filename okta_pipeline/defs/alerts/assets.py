@@ -113,7 +113,7 @@ def _findings(
     if pending:
         should.append({"ids": {"values": pending}})
     response = client.search(
-        index=f"{prefix}-*",
+        index=daily_indices(prefix),
         body={
             "size": 10_000,
             "query": {"bool": {"should": should, "minimum_should_match": 1}},

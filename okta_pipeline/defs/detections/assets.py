@@ -78,7 +78,7 @@ def okta_detections(
         client, opensearch.findings_prefix, evaluation.findings, evaluated_at, logs
     )
     client.indices.refresh(
-        index=f"{opensearch.findings_prefix}-*", params={"ignore_unavailable": "true"}
+        index=daily_indices(opensearch.findings_prefix), params={"ignore_unavailable": "true"}
     )
     missing = missing_evidence(client, logs, evaluation.findings)
 

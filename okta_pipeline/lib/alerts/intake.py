@@ -22,6 +22,7 @@ from okta_pipeline.lib.detections.findings import (
 )
 from okta_pipeline.lib.detections.model import EvidenceEvent
 from okta_pipeline.lib.detections.search import parse_time
+from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import WINDOW
 
 
@@ -101,7 +102,7 @@ class AlertIntake:
 
     def _stored(self, wanted: str) -> dict[str, Any] | None:
         response = self.client.search(
-            index=f"{self.findings_prefix}-*",
+            index=daily_indices(self.findings_prefix),
             body={"size": 1, "query": {"ids": {"values": [wanted]}}},
             params={"ignore_unavailable": "true", "allow_no_indices": "true"},
         )

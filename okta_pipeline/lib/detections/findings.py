@@ -18,6 +18,7 @@ from opensearchpy import OpenSearch, helpers
 
 from okta_pipeline.lib.detections.model import Detection, EvidenceEvent
 from okta_pipeline.lib.detections.search import iso
+from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import WINDOW
 
 FINDINGS_PREFIX = "okta-findings"
@@ -111,7 +112,7 @@ def findings_index(prefix: str, window: datetime) -> str:
 def findings_template(prefix: str, replicas: int = 0) -> dict[str, Any]:
     date = {"type": "date"}
     return {
-        "index_patterns": [f"{prefix}-*"],
+        "index_patterns": [daily_indices(prefix)],
         "priority": 100,
         "template": {
             "settings": {"number_of_shards": 1, "number_of_replicas": replicas},

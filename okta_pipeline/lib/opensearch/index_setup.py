@@ -10,7 +10,12 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from okta_pipeline.lib.opensearch.okta_index import MAPPING_VERSION, TEMPLATE_NAME, index_template
+from okta_pipeline.lib.opensearch.okta_index import (
+    MAPPING_VERSION,
+    TEMPLATE_NAME,
+    daily_indices,
+    index_template,
+)
 
 ISM_PLUGIN = "opensearch-index-management"
 
@@ -20,8 +25,9 @@ def template_name(prefix: str) -> str:
 
 
 def drop_prefix(client: OpenSearch, prefix: str) -> None:
-    """Delete a prefix's daily indices, template and retention policy (test clean-up)."""
-    client.indices.delete(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+    """Delete a prefix's daily indices, template and retention policy (test clean-up); a
+    prefix that extends it (`okta-logs-dev` beside `okta-logs`) keeps its own."""
+    client.indices.delete(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
     client.indices.delete_index_template(name=template_name(prefix), params={"ignore": 404})
     if has_plugin(client, ISM_PLUGIN):
         policy = f"/_plugins/_ism/policies/{retention_policy_id(prefix)}"
@@ -96,7 +102,7 @@ def retention_policy(prefix: str, retention: timedelta) -> dict[str, Any]:
     age = ism_age(retention)
     return {
         "policy": {
-            "description": f"Delete {prefix}-* indices {age} after creation",
+            "description": f"Delete {daily_indices(prefix)} indices {age} after creation",
             "default_state": "hot",
             "states": [
                 {
@@ -106,7 +112,7 @@ def retention_policy(prefix: str, retention: timedelta) -> dict[str, Any]:
                 },
                 {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
             ],
-            "ism_template": [{"index_patterns": [f"{prefix}-*"], "priority": 100}],
+            "ism_template": [{"index_patterns": [daily_indices(prefix)], "priority": 100}],
         }
     }
 
@@ -153,7 +159,9 @@ def delete_expired_indices(
 ) -> list[str]:
     """Delete daily indices whose *name* date is past retention (backfills included)."""
     cutoff = (today or datetime.now(UTC).date()) - timedelta(days=retention_days)
-    names = client.indices.get(index=f"{prefix}-*", params={"expand_wildcards": "open,closed"})
+    names = client.indices.get(
+        index=daily_indices(prefix), params={"expand_wildcards": "open,closed"}
+    )
     expired = sorted(n for n in names if (d := index_date(prefix, n)) is not None and d < cutoff)
     for name in expired:
         client.indices.delete(index=name)

@@ -120,7 +120,8 @@ OKTA_MAPPING: dict[str, Any] = {
 
 
 def daily_indices(prefix: str) -> str:
-    """A pattern matching only this prefix's daily indices (not `okta-logs-dev-*` beside it)."""
+    """A pattern matching only this prefix's daily indices (`okta-logs-2026.12.01`), not those
+    of a prefix that extends it (`okta-logs-dev-*`): for searches, templates and clean-up."""
     return f"{prefix}-2*"
 
 
@@ -131,7 +132,9 @@ def index_name(prefix: str, published: datetime) -> str:
 
 def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     return {
-        "index_patterns": [f"{prefix}-*"],
+        # Only this prefix's dated indices: `okta-logs-dev` beside `okta-logs` would otherwise
+        # match both templates at the same priority, which OpenSearch refuses.
+        "index_patterns": [daily_indices(prefix)],
         "priority": 100,
         "template": {
             "settings": {
