@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from opensearchpy.exceptions import TransportError
 from opensearchpy.serializer import JSONSerializer
 
 from okta_pipeline.lib.okta_simulator.events import format_published
@@ -94,3 +95,86 @@ def test_every_outcome_is_counted_once(tmp_path: Path) -> None:
     assert dead.count == 1, "an event the cluster kept refusing is not a dead letter"
     assert "1 events were refused with 429 or 5xx after every retry" in report.summary()
     assert client.attempts["flaky"] == 2 and client.attempts["fine"] == 1
+
+
+class StormyBulk(ScriptedBulk):
+    """Answers every item 429 until the fake clock passes `until`, and records each call's ids;
+    with `whole_request`, the whole request is refused instead (as a coordinating node does)."""
+
+    def __init__(self, until: float, whole_request: bool = False) -> None:
+        super().__init__({})
+        self.now = 0.0
+        self.until = until
+        self.whole_request = whole_request
+        self.sleeps: list[float] = []
+        self.calls: list[list[str]] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def bulk(self, body: Any, **kwargs: Any) -> dict[str, Any]:
+        ids = [json.loads(line)["create"]["_id"] for line in body.splitlines()[::2]]
+        self.calls.append(ids)
+        if self.now < self.until:
+            if self.whole_request:
+                raise TransportError(429, "too_many_requests", {"error": "throttled"})
+            self.script = {i: [429] for i in ids}
+        return super().bulk(body, **kwargs)
+
+
+def storm_events(count: int) -> list[dict[str, Any]]:
+    return [event(f"e{n:03d}") for n in range(count)]
+
+
+def test_a_ten_minute_429_storm_slows_the_load_and_loses_nothing(tmp_path: Path) -> None:
+    client = StormyBulk(until=600)
+    dead = DeadLetters(tmp_path / "dead.jsonl.gz")
+    report = load_windows(
+        client,  # type: ignore[arg-type]
+        [(WINDOW, storm_events(30))],
+        "okta-logs",
+        dead,
+        chunk_bytes=64 * 1024 // 32,  # a few events per chunk
+        sleep=client.sleep,
+    )
+    load = report.windows[WINDOW]
+    assert (load.indexed, load.failed, load.dead_lettered, dead.count) == (30, 0, 0, 0)
+    # Exponential backoff from half a second, capped at 30 s, until the storm passed.
+    assert client.sleeps[:8] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert set(client.sleeps[6:]) == {30} and sum(client.sleeps) >= 600
+    # Back-pressure: no later chunk was sent before the first was taken in full.
+    first = client.calls[0]
+    taken_at = max(n for n, ids in enumerate(client.calls) if ids == first)
+    assert all(ids == first for ids in client.calls[: taken_at + 1])
+    assert len(client.calls) > taken_at + 1
+
+
+def test_a_whole_request_refused_with_429_is_retried_not_fatal(tmp_path: Path) -> None:
+    client = StormyBulk(until=3, whole_request=True)
+    report = load_windows(
+        client,  # type: ignore[arg-type]
+        [(WINDOW, storm_events(5))],
+        "okta-logs",
+        DeadLetters(tmp_path / "dead.jsonl.gz"),
+        sleep=client.sleep,
+    )
+    assert report.windows[WINDOW].indexed == 5
+    assert client.sleeps == [0.5, 1, 2]
+
+
+def test_a_storm_longer_than_the_budget_counts_events_failed_never_dead(tmp_path: Path) -> None:
+    client = StormyBulk(until=float("inf"))
+    dead = DeadLetters(tmp_path / "dead.jsonl.gz")
+    report = load_windows(
+        client,  # type: ignore[arg-type]
+        [(WINDOW, storm_events(4))],
+        "okta-logs",
+        dead,
+        sleep=client.sleep,
+        retry_budget_seconds=120,
+    )
+    load = report.windows[WINDOW]
+    assert (load.indexed, load.failed, dead.count) == (0, 4, 0)
+    assert 120 <= sum(client.sleeps) < 150
+    assert "4 events were refused with 429 or 5xx after every retry" in report.summary()

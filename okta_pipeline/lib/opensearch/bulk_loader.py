@@ -3,10 +3,13 @@
 Documents are sent with `create`: a document that already exists (a re-run) comes back as 409
 and counts as unchanged, so re-runs converge without rewriting anything. Each document is the
 landed line plus the `okta_pipeline` fields derived from it, which the mapping keeps out of
-`_source`. Items rejected with 429 or 5xx are retried with backoff, and those still refused are
-counted as failed (a re-run loads them). Dead letters are kept for what cannot be an event (not
-JSON, not an object, no uuid, an unparseable `published`, over the size limit) and for an event
-OpenSearch refuses for a reason of its own; they go to the dead-letter file with the reason.
+`_source`. Items rejected with 429 or 5xx (or a whole request answered 429, 502, 503 or 504)
+are retried chunk by chunk with exponential backoff before the next chunk is sent, so a
+throttled cluster slows the load down and memory stays at a chunk; those still refused after
+the retry budget (about 15 minutes of waiting) are counted as failed (a re-run loads them).
+Dead letters are kept for what cannot be an event (not JSON, not an object, no uuid, an
+unparseable `published`, over the size limit) and for an event OpenSearch refuses for a reason
+of its own; they go to the dead-letter file with the reason.
 
 The bodies are built here rather than by opensearch-py's `streaming_bulk`: a landed event is
 already the JSON line to send, and the `_bulk` API answers items in request order, so results
@@ -154,17 +157,24 @@ def load_windows(
     prefix: str,
     dead_letters: DeadLetters,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    max_retries: int = 5,
+    max_retries: int = 64,
     initial_backoff: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
     max_event_bytes: int = MAX_EVENT_BYTES,
+    retry_budget_seconds: float = 900.0,
 ) -> LoadReport:
-    """Index every window's events (dicts, or JSON lines as landed) and report per window."""
+    """Index every window's events (dicts, or JSON lines as landed) and report per window.
+
+    A chunk's items refused with 429 or 5xx are retried after `initial_backoff`, doubling up to
+    30 s, until they are taken, `max_retries` retries were made, or `retry_budget_seconds` were
+    spent waiting on that chunk."""
     report = LoadReport()
+    policy = _RetryPolicy(max_retries, initial_backoff, retry_budget_seconds, sleep)
 
     def actions() -> Iterator[_Action]:
         for window, items in windows:
-            load = report.windows.setdefault(window, WindowLoad(window))
+            with _FAILURES:  # the main thread reads the windows while this one adds them
+                load = report.windows.setdefault(window, WindowLoad(window))
             load.started = time.monotonic()
             load.finished = load.started
             for item in items:
@@ -205,17 +215,27 @@ def load_windows(
                 ).decode()
                 yield _Action(load, event, f"{target}\n{with_derived(event, source)}\n")
 
-    retry = _send(client, actions(), chunk_bytes, report, dead_letters)
-    for attempt in range(max_retries):
-        if not retry:
-            break
-        sleep(min(initial_backoff * 2**attempt, 30.0))
-        retry = _send(client, iter(retry), chunk_bytes, report, dead_letters)
-    for action in retry:  # still refused after every retry: not the event's fault
-        with _FAILURES:
-            action.load.failed += 1
-            _add_example(report, action.event, RETRIES_EXHAUSTED)
+    _send(client, actions(), chunk_bytes, report, dead_letters, policy)
     return report
+
+
+@dataclass(frozen=True)
+class _RetryPolicy:
+    max_retries: int
+    initial_backoff: float
+    budget_seconds: float
+    sleep: Callable[[float], None]
+    max_backoff: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        """The waits before each retry of one chunk, until the budget is spent."""
+        waited = 0.0
+        for attempt in range(self.max_retries):
+            if waited >= self.budget_seconds:
+                return
+            delay = min(self.initial_backoff * 2**attempt, self.max_backoff)
+            waited += delay
+            yield delay
 
 
 def with_derived(event: Event, source: str) -> str:
@@ -279,37 +299,59 @@ def _send(
     chunk_bytes: int,
     report: LoadReport,
     dead_letters: DeadLetters,
-) -> list[_Action]:
-    """Send the actions in chunks; return those to retry (rejected with 429 or 5xx)."""
-    retry: list[_Action] = []
+    policy: _RetryPolicy,
+) -> None:
+    """Send the actions chunk by chunk, retrying what a chunk had refused before the next."""
     for chunk, body in _prepared_ahead(_chunks(actions, chunk_bytes)):
-        response = _post(client, body, report)
-        finished = time.monotonic()
-        for action, item in zip(chunk, response["items"], strict=True):
-            outcome = item.get("create") or item.get("index") or {}
-            status = int(outcome.get("status", 0))
-            action.load.finished = finished
-            if status in (200, 201):
-                action.load.indexed += 1
-            elif status == 409:
-                action.load.unchanged += 1
+        pending = _send_chunk(client, chunk, body, report, dead_letters)
+        for delay in policy.delays():
+            if not pending:
+                break
+            policy.sleep(delay)
+            body = "".join(action.line for action in pending)
+            pending = _send_chunk(client, pending, body, report, dead_letters)
+        for action in pending:  # still refused after every retry: not the event's fault
+            with _FAILURES:
+                action.load.failed += 1
+                _add_example(report, action.event, RETRIES_EXHAUSTED)
+
+
+def _send_chunk(
+    client: OpenSearch,
+    chunk: list[_Action],
+    body: str,
+    report: LoadReport,
+    dead_letters: DeadLetters,
+) -> list[_Action]:
+    """Send one chunk and record each item's outcome; return those to retry (429, 5xx)."""
+    retry: list[_Action] = []
+    response = _post(client, body, report)
+    if response is None:  # the whole request was throttled or the cluster briefly unavailable
+        return list(chunk)
+    finished = time.monotonic()
+    for action, item in zip(chunk, response["items"], strict=True):
+        outcome = item.get("create") or item.get("index") or {}
+        status = int(outcome.get("status", 0))
+        action.load.finished = finished
+        if status in (200, 201):
+            action.load.indexed += 1
+        elif status == 409:
+            action.load.unchanged += 1
+        else:
+            error = outcome.get("error") or {}
+            problem = CLUSTER_PROBLEMS.get(str(error.get("type")))
+            if problem is not None:
+                raise LoadInterruptedError(
+                    f"OpenSearch refused writes to {outcome.get('_index')} "
+                    f"({error.get('type')}: {error.get('reason', '')}); {problem}. After "
+                    f"{_stored(report)} events were stored the load stopped; nothing "
+                    "stored is lost: re-run the partitions."
+                )
+            if status == 429 or status >= 500:
+                retry.append(action)
             else:
-                error = outcome.get("error") or {}
-                problem = CLUSTER_PROBLEMS.get(str(error.get("type")))
-                if problem is not None:
-                    raise LoadInterruptedError(
-                        f"OpenSearch refused writes to {outcome.get('_index')} "
-                        f"({error.get('type')}: {error.get('reason', '')}); {problem}. After "
-                        f"{_stored(report)} events were stored the load stopped; nothing "
-                        "stored is lost: re-run the partitions."
-                    )
-                if status == 429 or status >= 500:
-                    retry.append(action)
-                else:
-                    reason = (
-                        f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
-                    )
-                    _dead_letter(report, dead_letters, action.load, reason[:300], action.event)
+                reason = f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
+                _dead_letter(report, dead_letters, action.load, reason[:300], action.event)
     return retry
 
 
@@ -354,7 +396,11 @@ def _prepared_ahead(chunks: Iterator[list[_Action]]) -> Iterator[tuple[list[_Act
         worker.join(timeout=10)
 
 
-def _post(client: OpenSearch, body: str, report: LoadReport) -> dict[str, Any]:
+RETRYABLE_REQUEST_STATUSES = {429, 502, 503, 504}
+
+
+def _post(client: OpenSearch, body: str, report: LoadReport) -> dict[str, Any] | None:
+    """The bulk response; None when the whole request may be retried (429, 502-504)."""
     try:
         response: dict[str, Any] = client.bulk(body=body)
         return response
@@ -365,6 +411,8 @@ def _post(client: OpenSearch, body: str, report: LoadReport) -> dict[str, Any]:
             "deterministic: re-run the same partitions once the cluster is back."
         ) from None
     except os_errors.TransportError as error:
+        if error.status_code in RETRYABLE_REQUEST_STATUSES:
+            return None
         raise LoadInterruptedError(
             f"OpenSearch refused a bulk request (HTTP {error.status_code}: {error.error}) after "
             f"{_stored(report)} events were stored; nothing stored is lost. Check the cluster's "
@@ -373,4 +421,6 @@ def _post(client: OpenSearch, body: str, report: LoadReport) -> dict[str, Any]:
 
 
 def _stored(report: LoadReport) -> int:
-    return sum(w.indexed + w.unchanged for w in report.windows.values())
+    with _FAILURES:  # the worker thread may be adding a window
+        loads = list(report.windows.values())
+    return sum(w.indexed + w.unchanged for w in loads)
