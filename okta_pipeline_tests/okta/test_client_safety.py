@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -123,3 +124,47 @@ def test_credentials_never_reach_logs_or_errors(caplog: pytest.LogCaptureFixture
     key_body = private_key.splitlines()[1]
     for text in messages:
         assert SECRET not in text and key_body not in text
+
+
+def paging_client(pages: Sequence[tuple[list[dict[str, str]], str | None]]) -> OktaLogClient:
+    """Okta answering the listed pages in turn: (events, the next link's `after` or None)."""
+    answers = iter(pages)
+
+    def okta(request: httpx.Request) -> httpx.Response:
+        events, after = next(answers)
+        headers = {}
+        if after is not None:
+            headers["Link"] = f'<https://acme.okta.com/api/v1/logs?after={after}>; rel="next"'
+        return httpx.Response(200, json=events, headers=headers)
+
+    return OktaLogClient(
+        "https://acme.okta.com",
+        SswsToken(SECRET),
+        http=httpx.Client(transport=httpx.MockTransport(okta)),
+    )
+
+
+def test_a_next_link_that_cycles_back_stops_with_a_clear_error() -> None:
+    client = paging_client(
+        [([{"uuid": "1"}], "a"), ([{"uuid": "2"}], "b"), ([{"uuid": "3"}], "a")]
+        + [([{"uuid": "x"}], "b")] * 5
+    )
+    read: list[str] = []
+    with pytest.raises(OktaUnavailableError, match="repeats one already followed after 3 pages"):
+        for event in client.fetch_range(START, END):
+            read.append(event["uuid"])
+    assert read == ["1", "2", "3"]
+
+
+def test_endless_empty_pages_stop_with_a_clear_error() -> None:
+    client = paging_client([([{"uuid": "1"}], "p0")] + [([], f"p{n}") for n in range(1, 100)])
+    with pytest.raises(OktaUnavailableError, match="20 empty pages in a row"):
+        list(client.fetch_range(START, END))
+    assert client.stats.pages == 21
+
+
+def test_a_few_empty_pages_then_events_are_followed_to_the_end() -> None:
+    client = paging_client(
+        [([{"uuid": "1"}], "a")] + [([], f"e{n}") for n in range(5)] + [([{"uuid": "2"}], None)]
+    )
+    assert [e["uuid"] for e in client.fetch_range(START, END)] == ["1", "2"]

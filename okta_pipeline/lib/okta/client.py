@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 LOGS_PATH = "/api/v1/logs"
 MAX_PAGE_SIZE = 1000
+MAX_EMPTY_PAGES_IN_A_ROW = 20
+"""A bounded query ends with a page without a `next` link; this many empty pages in a row with
+a `next` link each means the paging does not end."""
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -107,6 +110,8 @@ class OktaLogClient:
         if filter_expression and params is not None:
             params["filter"] = filter_expression
         url: str | None = self.base_url + LOGS_PATH
+        followed: set[str] = set()
+        empty_in_a_row = 0
         while url is not None:
             response = self._get(url, params)
             try:
@@ -121,7 +126,23 @@ class OktaLogClient:
             self.stats.pages += 1
             self.stats.events += len(page)
             yield from page
+            empty_in_a_row = 0 if page else empty_in_a_row + 1
             url, params = self._next_url(response), None
+            if url is None:
+                break
+            if url in followed:
+                raise OktaUnavailableError(
+                    f"Okta's next link repeats one already followed after {self.stats.pages} "
+                    f"pages ({url.split('?')[0]}): the paging would loop. The events before it "
+                    "were read; re-run the partition, and if it repeats, report it to Okta."
+                )
+            if empty_in_a_row >= MAX_EMPTY_PAGES_IN_A_ROW:
+                raise OktaUnavailableError(
+                    f"Okta answered {empty_in_a_row} empty pages in a row, each with a next "
+                    f"link, for {okta_timestamp(start)} to {okta_timestamp(end)}: the paging "
+                    "does not end. Re-run the partition later."
+                )
+            followed.add(url)
 
     def _next_url(self, response: httpx.Response) -> str | None:
         """The `next` link, only if it stays on the configured Okta origin: credentials are
