@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
@@ -135,3 +138,40 @@ def test_demo_rejects_an_unaligned_window(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["demo", "--start", "2026-11-20T10:03:00Z"])
     assert "not on a 5-minute boundary" in capsys.readouterr().err
+
+
+def test_the_demos_credentials_are_never_stored_by_dagster(
+    prefixes: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The simulator's, Jira's and Slack's tokens reach the resources as EnvVars: nothing in
+    the instance's storage (run config, job snapshots, event logs) holds their values."""
+    made: list[str] = []
+
+    def token(size: int) -> str:
+        made.append(f"demo-credential-{len(made)}-{'x' * size}")
+        return made[-1]
+
+    monkeypatch.setattr(secrets, "token_urlsafe", token)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    start, end = recent_window(hours_ago=4, span=timedelta(minutes=30))
+    summary = run_demo(
+        capsys,
+        *["--start", start.isoformat(), "--end", end.isoformat(), *prefixes],
+        *["--landing", str(tmp_path / "landing")],
+    )
+    assert summary["okta"]["events"] > 0 and len(made) >= 3  # type: ignore[index]
+    with dg.DagsterInstance.get() as instance:
+        stored = ""
+        for run in instance.get_runs():
+            snapshot = instance.get_job_snapshot(str(run.job_snapshot_id))
+            stored += dg.serialize_value(snapshot) + json.dumps(run.run_config, default=str)
+            stored += "".join(str(e.dagster_event) for e in instance.all_logs(run.run_id))
+    assert len(instance.get_runs()) == 2  # the pipeline and the monitor sync
+    assert "demo-credential-" not in stored
+    assert "OKTA_PIPELINE_DEMO_OKTA_TOKEN" in stored  # the EnvVar, by name
+    assert not any(name.startswith("OKTA_PIPELINE_DEMO_") for name in os.environ)

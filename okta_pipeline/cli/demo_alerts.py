@@ -3,11 +3,11 @@ stand-ins for both (on 127.0.0.1, with auth checks) when it configures neither."
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from okta_pipeline.cli.demo_secrets import demo_secret
 from okta_pipeline.defs.alerts.resources import AlertsResource, alerts_resource
 from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.lib.alerts.ledger import LEDGER_INDEX
@@ -50,8 +50,12 @@ def demo_destinations(
         label = f"{' and '.join(configured)} as configured"
         yield DemoDestinations(resource, label, label)
         return
-    email, jira_token, slack_token = "demo@example.com", _token(), f"xoxb-{_token()}"
+    email = "demo@example.com"
     with ExitStack() as stack:
+        jira_token, jira_env = stack.enter_context(demo_secret("OKTA_PIPELINE_DEMO_JIRA_TOKEN"))
+        slack_token, slack_env = stack.enter_context(
+            demo_secret("OKTA_PIPELINE_DEMO_SLACK_TOKEN", prefix="xoxb-")
+        )
         jira = stack.enter_context(JiraStandIn(email, jira_token, (STANDIN_PROJECT,)))
         slack = stack.enter_context(SlackStandIn(slack_token, STANDIN_CHANNEL))
         assert isinstance(jira, JiraStandIn) and isinstance(slack, SlackStandIn)
@@ -59,8 +63,8 @@ def demo_destinations(
             jira_base_url=jira.base_url,
             jira_project_key=STANDIN_PROJECT,
             jira_email=email,
-            jira_api_token=jira_token,
-            slack_bot_token=slack_token,
+            jira_api_token=jira_env,
+            slack_bot_token=slack_env,
             slack_channel=STANDIN_CHANNEL,
             slack_api_url=slack.base_url,
             ledger_index=ledger_index or STANDIN_LEDGER,
@@ -72,7 +76,3 @@ def demo_destinations(
         yield DemoDestinations(
             resource, "local stand-ins of Jira and Slack", description, jira, slack
         )
-
-
-def _token() -> str:
-    return secrets.token_urlsafe(24)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from okta_pipeline.cli.demo_alerts import demo_destinations
+from okta_pipeline.cli.demo_secrets import demo_secret
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
 from okta_pipeline.defs.alerts.assets import alert_deliveries
@@ -94,7 +94,35 @@ def run_demo(
     truth_out: Path | None = None,
 ) -> dict[str, Any]:
     """Serve a seeded org, materialize the pipeline over [start, end), and summarize."""
-    token = secrets.token_urlsafe(24)
+    with demo_secret("OKTA_PIPELINE_DEMO_OKTA_TOKEN") as (token, token_env):
+        return _run_demo(
+            start,
+            end,
+            seed,
+            events_per_minute,
+            landing_root,
+            opensearch,
+            alerts,
+            progress,
+            truth_out,
+            token,
+            token_env,
+        )
+
+
+def _run_demo(
+    start: datetime,
+    end: datetime,
+    seed: int,
+    events_per_minute: float,
+    landing_root: Path,
+    opensearch: OpenSearchResource,
+    alerts: AlertsResource,
+    progress: Any,
+    truth_out: Path | None,
+    token: str,
+    token_env: dg.EnvVar,
+) -> dict[str, Any]:
     options = SimulatorOptions(
         seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
     )
@@ -110,7 +138,7 @@ def run_demo(
         result = dg.materialize(
             [okta_system_log, opensearch_okta_logs, okta_detections, alert_deliveries],
             resources={
-                "okta": OktaResource(base_url=server.base_url, api_token=token),
+                "okta": OktaResource(base_url=server.base_url, api_token=token_env),
                 "landing": LandingZoneResource(root=str(landing_root)),
                 "opensearch": opensearch,
                 "detections": DetectionsResource(),
