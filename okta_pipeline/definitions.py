@@ -47,6 +47,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
                 aws_region=settings.opensearch_aws_region,
                 replicas=settings.opensearch_replicas,
                 retention_days=settings.opensearch_retention_days,
+                ca_certs=settings.opensearch_ca_certs,
             ),
             "detections": DetectionsResource(),
             "monitors": monitors_resource(settings),

@@ -88,6 +88,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
             "OPENSEARCH_DASHBOARDS_URL": "https://search.example.com/_dashboards",
             "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "6",
             "OKTA_PIPELINE_RECEIVER_URL": "https://alerts.example.com/alerts",
+            "OPENSEARCH_CA_CERTS": "/etc/ssl/private-ca.pem",
         }
     )
     assert settings == DeploymentSettings(
@@ -105,6 +106,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         dashboards_link=True,
         alert_suppression_hours=6.0,
         receiver_url="https://alerts.example.com/alerts",
+        opensearch_ca_certs="/etc/ssl/private-ca.pem",
     )
     assert DeploymentSettings.from_environment({}) == DeploymentSettings()
 
@@ -188,3 +190,10 @@ def test_slack_by_bot_needs_its_channel() -> None:
         DeploymentSettings.from_environment(
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/x"}
         )
+
+
+def test_the_definitions_trust_the_configured_ca_bundle() -> None:
+    settings = DeploymentSettings.from_environment({"OPENSEARCH_CA_CERTS": "/etc/ssl/corp-ca.pem"})
+    resources = build_definitions(settings).resources or {}
+    assert resources["opensearch"].ca_certs == "/etc/ssl/corp-ca.pem"
+    assert (build_definitions(DeploymentSettings()).resources or {})["opensearch"].ca_certs is None

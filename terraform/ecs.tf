@@ -73,6 +73,8 @@ locals {
     OPENSEARCH_REPLICAS               = "1"
     OPENSEARCH_RETENTION_DAYS         = tostring(var.opensearch_retention_days)
     OPENSEARCH_DASHBOARDS_URL         = "https://${aws_opensearch_domain.this.dashboard_endpoint}"
+    # The domain's certificate is publicly trusted: no CA bundle (empty settings are left out).
+    OPENSEARCH_CA_CERTS = ""
     # Alert routing: which destinations exist is decided by these names; credentials are
     # injected into runs only. Empty values are left out of the task definitions.
     JIRA_BASE_URL                         = var.jira_base_url

@@ -29,6 +29,8 @@ class DeploymentSettings:
     opensearch_aws_region: str | None = None
     opensearch_replicas: int = 0
     opensearch_retention_days: int = 90
+    opensearch_ca_certs: str | None = None
+    """A CA bundle for a cluster whose certificate a private CA signed (OPENSEARCH_CA_CERTS)."""
     jira_credentials: Literal["none", "token", "secret"] = "none"
     """How Jira is reached: not at all, JIRA_EMAIL with JIRA_API_TOKEN, or JIRA_SECRET_ID."""
     jira_issue_type: str = "Task"
@@ -104,6 +106,7 @@ class DeploymentSettings:
             slack_destination=_slack_destination(environ),
             dashboards_link=bool(environ.get("OPENSEARCH_DASHBOARDS_URL", "").strip()),
             receiver_url=environ.get("OKTA_PIPELINE_RECEIVER_URL", "").strip() or None,
+            opensearch_ca_certs=environ.get("OPENSEARCH_CA_CERTS", "").strip() or None,
             alert_suppression_hours=_number(
                 environ,
                 "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",

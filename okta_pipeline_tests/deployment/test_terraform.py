@@ -181,6 +181,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "SLACK_CHANNEL",
         "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",
         "OKTA_PIPELINE_RECEIVER_URL",
+        "OPENSEARCH_CA_CERTS",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -203,6 +204,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "SLACK_CHANNEL": "#security-alerts",
         "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "12",
         "OKTA_PIPELINE_RECEIVER_URL": "https://alerts.example.com/alerts",
+        "OPENSEARCH_CA_CERTS": "/etc/ssl/private-ca.pem",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())

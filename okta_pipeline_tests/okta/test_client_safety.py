@@ -168,3 +168,16 @@ def test_a_few_empty_pages_then_events_are_followed_to_the_end() -> None:
         [([{"uuid": "1"}], "a")] + [([], f"e{n}") for n in range(5)] + [([{"uuid": "2"}], None)]
     )
     assert [e["uuid"] for e in client.fetch_range(START, END)] == ["1", "2"]
+
+
+def test_a_tls_verification_failure_says_how_to_trust_an_intercepting_proxy() -> None:
+    def okta(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed certificate")
+
+    client = OktaLogClient(
+        "https://acme.okta.com",
+        SswsToken(SECRET),
+        http=httpx.Client(transport=httpx.MockTransport(okta)),
+    )
+    with pytest.raises(OktaError, match="point SSL_CERT_FILE at a CA bundle"):
+        list(client.fetch_range(START, END))

@@ -96,3 +96,25 @@ def test_credentials_come_from_secrets_manager(
     (method, _, headers, body) = Recorder.requests[-1]
     assert method == "POST" and headers["X-Amz-Target"] == "secretsmanager.GetSecretValue"
     assert json.loads(body)["SecretId"] == "okta-pipeline/opensearch"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        OpenSearchSettings(url="http://search.example.com:9200", username="u", password="p"),
+        OpenSearchSettings(url="http://10.0.0.8:9200", aws_region="eu-west-1"),
+    ],
+    ids=["basic auth", "sigv4"],
+)
+def test_credentials_are_never_sent_over_plain_http_to_another_host(
+    settings: OpenSearchSettings,
+) -> None:
+    with pytest.raises(ValueError, match=r"over plain http to .*: use https"):
+        connect(settings)
+
+
+def test_plain_http_is_allowed_to_this_machine_or_without_credentials(fake_aws: str) -> None:
+    connect(OpenSearchSettings(url="http://127.0.0.1:9200", username="admin", password="x"))
+    connect(OpenSearchSettings(url=fake_aws, aws_region="eu-west-1"))
+    connect(OpenSearchSettings(url="http://search.example.com:9200"))
+    connect(OpenSearchSettings(url="https://search.example.com", username="u", password="p"))

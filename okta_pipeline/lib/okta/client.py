@@ -17,6 +17,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from okta_pipeline.lib.loopback import is_loopback
 from okta_pipeline.lib.okta.credentials import Credentials
 from okta_pipeline.lib.okta.errors import (
     OktaError,
@@ -34,7 +35,6 @@ MAX_PAGE_SIZE = 1000
 MAX_EMPTY_PAGES_IN_A_ROW = 20
 """A bounded query ends with a page without a `next` link; this many empty pages in a row with
 a `next` link each means the paging does not end."""
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass
@@ -60,7 +60,7 @@ def validate_base_url(base_url: str) -> str:
         raise OktaError(
             f"the Okta base URL must look like https://<org>.okta.com, got {base_url!r}"
         )
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise OktaError(
             f"refusing plain http to {parts.hostname}: use https (http is allowed only for a "
             "simulator on 127.0.0.1)"
@@ -196,7 +196,8 @@ class OktaLogClient:
                 if "CERTIFICATE_VERIFY_FAILED" in str(error):
                     raise OktaError(
                         f"TLS verification of {self.base_url} failed ({error}); if a proxy "
-                        "intercepts TLS, add its CA to the system trust store"
+                        "intercepts TLS, point SSL_CERT_FILE at a CA bundle that includes its "
+                        "CA (the client trusts certifi's bundle, not the system store)"
                     ) from None
                 raise OktaTransientError(f"{type(error).__name__}: {error}") from None
             self.stats.requests += 1

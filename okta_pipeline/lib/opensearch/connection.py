@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
+
+from okta_pipeline.lib.loopback import is_loopback
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,13 @@ class OpenSearchSettings:
 def connect(settings: OpenSearchSettings) -> OpenSearch:
     if settings.username and settings.aws_region:
         raise ValueError("use either basic auth (username) or SigV4 (aws_region), not both")
+    parts = urlsplit(settings.url)
+    signed = bool(settings.username or settings.aws_region)
+    if parts.scheme == "http" and signed and not is_loopback(parts.hostname):
+        raise ValueError(
+            f"refusing to send OpenSearch credentials over plain http to {parts.hostname}: use "
+            "https (plain http is allowed only to a node on this machine)"
+        )
     auth: Any = None
     if settings.aws_region:
         import boto3  # dagster-aws brings it; imported here so local use never needs AWS
