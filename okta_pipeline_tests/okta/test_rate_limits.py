@@ -109,3 +109,18 @@ def test_simulator_concurrency_cap_answers_429_with_limit_zero() -> None:
     assert not over.allowed and over.over_concurrency and (over.limit, over.remaining) == (0, 0)
     limiter.release()
     assert limiter.acquire().allowed
+
+
+def test_budget_counts_what_other_runs_used_from_the_orgs_headers() -> None:
+    """Another run of the pipeline spends the same org's window: this one stops once the org
+    as a whole has used the share, not once it has itself."""
+    clock = FakeTime()
+    budget = RateBudget(
+        share=0.5, sleep=clock.sleep, monotonic=clock.monotonic, reset_margin_seconds=0
+    )
+    budget.after_response(response(10, 9, [RESET]))  # ours: the org has 9 left
+    budget.before_request()
+    budget.after_response(response(10, 5, [RESET]))  # ours, after three of the other run's
+    assert clock.slept == []
+    budget.before_request()  # the org used 5 of 10: the share is spent, by both runs together
+    assert clock.slept == [pytest.approx(40.0)]

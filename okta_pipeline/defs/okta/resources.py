@@ -34,7 +34,8 @@ class OktaResource(dg.ConfigurableResource):
         default=0.5,
         gt=0,
         le=1,
-        description="Largest share of the org's /api/v1/logs rate limit this pipeline may use",
+        description="Largest share of the org's /api/v1/logs rate limit all of this pipeline's "
+        "runs may use together (each stops when the org's remaining requests reach the rest)",
     )
     page_size: int = Field(default=1000, ge=1, le=1000)
     max_attempts: int = Field(default=6, ge=1, description="Attempts per request on 5xx/timeouts")

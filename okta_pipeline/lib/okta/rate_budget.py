@@ -1,7 +1,11 @@
 """Spend at most a configured share of Okta's per-org rate limit, judged by Okta's own headers.
 
-Okta's limit for /api/v1/logs is per org and shared with every other integration, so the client
-counts its own requests per rate-limit window and waits for the reset once it has used its share.
+Okta's limit for /api/v1/logs is per org and shared with every other integration. The share is
+kept org-wide: a client waits for the reset once the org's remaining requests in the window (from
+Okta's headers, which count every caller) fall to what the share leaves to others, so concurrent
+runs of the pipeline together stay within one share, however many there are. (Two runs that
+read the same last remaining request can both send it: at most one request per extra run.) It
+also never sends more than the share itself in a window.
 Waits are computed on the server's clock (`X-Rate-Limit-Reset` minus `Date`), as Okta's SDKs do,
 so local clock skew does not matter.
 """
@@ -65,6 +69,7 @@ class RateBudget:
         self._window: float | None = None  # the server's reset time of the current window
         self._used = 0
         self._allowed = 1
+        self._limit = 1
         self._org_remaining = 1
         self._resume_at = 0.0  # local monotonic time when the current window is over
         self.waited_seconds = 0.0
@@ -76,8 +81,13 @@ class RateBudget:
         """Block until a request fits in this client's share of the current window."""
         if self._window is None or self._monotonic() >= self._resume_at:
             return
-        if self._used >= self._allowed or self._org_remaining <= 0:
+        if self._used >= self._allowed or self._org_remaining <= self.reserved_for_others:
             self._wait_until(self._resume_at)
+
+    @property
+    def reserved_for_others(self) -> int:
+        """Requests of the window this pipeline leaves to other integrations."""
+        return self._limit - self._allowed
 
     def after_response(self, response: httpx.Response) -> None:
         headers = parse_rate_limit_headers(response.headers)
@@ -87,6 +97,7 @@ class RateBudget:
             self._window, self._used = headers.reset_epoch, 0
         self._used += 1
         self._allowed = self.allowed_per_window(headers.limit)
+        self._limit = headers.limit
         self._org_remaining = headers.remaining
         self._resume_at = self._monotonic() + headers.seconds_to_reset + self._margin
 
