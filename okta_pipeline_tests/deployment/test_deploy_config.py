@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 import yaml
 from dagster._config import process_config
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.workspace.config_schema import process_workspace_config
+from dagster._utils.tags import TagConcurrencyLimitsCounter
 from dagster_aws.ecs import EcsRunLauncher
 from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 from dagster_postgres import DagsterPostgresStorage
 
+from okta_pipeline.defs.okta.automation import automation_sensor
 from okta_pipeline_tests.deployment.hcl import TerraformConfig, load_terraform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,16 +117,23 @@ def test_secrets_are_explicit_not_picked_up_by_tag(instance_yaml: dict[str, Any]
 
 
 def test_backfills_cannot_starve_the_live_windows(instance_yaml: dict[str, Any]) -> None:
+    """Replays the run queue's tag limits: a user's backfill runs one run at a time, and
+    neither the automation's backfills nor its plain runs wait behind it."""
     runs = instance_yaml["concurrency"]["runs"]
-    backfill_limits = [
-        limit["limit"]
-        for limit in runs["tag_concurrency_limits"]
-        if limit["key"] == "dagster/backfill" and "value" not in limit
-    ]
-    assert backfill_limits, "backfill runs are not limited"
-    assert runs["max_concurrent_runs"] - max(backfill_limits) >= 4
-    # A backfill run takes at most one slot of a pool, so a live window always finds one.
-    assert instance_yaml["concurrency"]["pools"]["default_limit"] > max(backfill_limits)
+    limits = runs["tag_concurrency_limits"]
+
+    def run(**tags: str) -> dg.DagsterRun:
+        return dg.DagsterRun(job_name="__ASSET_JOB", run_id=str(uuid.uuid4()), tags=tags)
+
+    users_day = run(**{"dagster/backfill": "user-90-days"})
+    queue = TagConcurrencyLimitsCounter(limits, [users_day])
+    assert queue.is_blocked(run(**{"dagster/backfill": "user-90-days"}))
+    assert not queue.is_blocked(run(**{"dagster/backfill": "automation-lookback"}))
+    assert not queue.is_blocked(run(**{"dagster/partition": "2026-12-01-10:05"}))
+    assert automation_sensor.emit_backfills  # many windows in a tick: one backfill, not many runs
+    # A user's backfill holds one slot of a pool at a time, so a live window always finds one.
+    assert instance_yaml["concurrency"]["pools"]["default_limit"] >= 2
+    assert runs["max_concurrent_runs"] >= 4
 
 
 def test_runs_are_monitored_retried_once_and_ticks_are_purged(

@@ -56,4 +56,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     "okta_pipeline_automation",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
+    # A tick that requests many windows (the hour's re-fetch, a catch-up) becomes one backfill
+    # whose runs follow the assets' backfill policies: one ranged run, not a run per window.
+    # The newest window alone is a plain run. deploy/dagster.yaml limits runs per backfill, so
+    # these backfills never wait behind a user's.
+    emit_backfills=True,
 )
