@@ -14,6 +14,11 @@ from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
+from okta_pipeline.defs.opensearch.freshness import (
+    freshness_job,
+    freshness_schedule,
+    newest_event_freshness,
+)
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.opensearch.retention import okta_index_retention
 from okta_pipeline.defs.storage.resources import LandingZoneResource
@@ -34,7 +39,9 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             detection_monitors,
             alert_deliveries,
         ],
-        asset_checks=[monitors_match_catalog],
+        asset_checks=[monitors_match_catalog, newest_event_freshness],
+        jobs=[freshness_job],
+        schedules=[freshness_schedule],
         sensors=[automation_sensor],
         resources={
             "okta": okta_resource(settings),

@@ -58,8 +58,8 @@ def test_loading_a_window_three_times_leaves_exactly_the_raw_events(
     last = checks(runs[2])
     assert last["count_parity"].passed and last["required_fields"].passed
     assert last["all_events_indexed"].passed
-    # the data is three hours old, so the freshness check rightly fails
-    assert not last["newest_event_freshness"].passed
+    # Loading three-hour-old windows is history: freshness is not the load's to judge.
+    assert "newest_event_freshness" not in last
 
 
 def test_a_day_as_a_range_then_one_window_again_converges(

@@ -17,14 +17,9 @@ from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows
 from okta_pipeline.lib.opensearch.index_setup import ensure_template, indices_with_older_mapping
 from okta_pipeline.lib.opensearch.okta_index import daily_indices, index_name
 
-# How stale the newest indexed event may be before the freshness check warns, then fails.
-FRESHNESS_WARN = timedelta(minutes=20)
-FRESHNESS_FAIL = timedelta(hours=1)
-
 PARITY = "count_parity"
 REQUIRED_FIELDS = "required_fields"
 ALL_INDEXED = "all_events_indexed"
-FRESHNESS = "newest_event_freshness"
 
 # Follow every fetch of the last day: first fetches, lookback re-fetches and catch-ups.
 load_condition = dg.AutomationCondition.eager().without(
@@ -60,12 +55,6 @@ load_condition = dg.AutomationCondition.eager().without(
             asset="opensearch_okta_logs",
             description="Every landed item was indexed: dead letters (items that are not "
             "events) warn; events the cluster kept refusing fail until a re-run loads them",
-        ),
-        dg.AssetCheckSpec(
-            FRESHNESS,
-            asset="opensearch_okta_logs",
-            description=f"The newest indexed event is under {FRESHNESS_FAIL} old "
-            f"(warns past {FRESHNESS_WARN})",
         ),
     ],
 )
@@ -146,7 +135,6 @@ def opensearch_okta_logs(
         for w, n in raw_counts.items()
         if indexed_counts.get(w, 0) + dead_counts.get(w, 0) != n
     }
-    newest = _newest_published(client, prefix)
     malformed = report.field_problems
     totals = {
         "indexed": sum(w.indexed for w in report.windows.values()),
@@ -196,7 +184,6 @@ def opensearch_okta_logs(
                     "reasons": dg.MetadataValue.json(dict(report.dead_letter_reasons)),
                 },
             ),
-            _freshness_result(newest),
         ],
     )
 
@@ -219,32 +206,3 @@ def _documents_per_window(
         for b in buckets
         if b["doc_count"]
     }
-
-
-def _newest_published(client: OpenSearch, prefix: str) -> datetime | None:
-    response: dict[str, Any] = client.search(
-        index=daily_indices(prefix),
-        body={"size": 0, "aggs": {"newest": {"max": {"field": "published"}}}},
-        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
-    )
-    value = response.get("aggregations", {}).get("newest", {}).get("value")
-    return datetime.fromtimestamp(value / 1000, UTC) if value else None
-
-
-def _freshness_result(newest: datetime | None) -> dg.AssetCheckResult:
-    age = datetime.now(UTC) - newest if newest else None
-    metadata: dict[str, Any] = {"newest_published": newest.isoformat() if newest else "none"}
-    if age is not None:
-        metadata["age_minutes"] = round(age.total_seconds() / 60, 1)
-    if age is not None and age <= FRESHNESS_WARN:
-        return dg.AssetCheckResult(check_name=FRESHNESS, passed=True, metadata=metadata)
-    failing = age is None or age > FRESHNESS_FAIL
-    return dg.AssetCheckResult(
-        check_name=FRESHNESS,
-        passed=False,
-        severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
-        description="no event indexed yet"
-        if age is None
-        else f"the newest indexed event is {age} old",
-        metadata=metadata,
-    )
