@@ -12,7 +12,7 @@ import pytest
 
 from okta_pipeline.definitions import build_definitions
 from okta_pipeline.defs.deployment import DeploymentSettings
-from okta_pipeline.defs.okta.assets import okta_system_log
+from okta_pipeline.defs.okta.assets import okta_system_log, refuse_beyond_retention
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, LandingZone
@@ -129,6 +129,33 @@ def test_late_events_are_landed_by_the_lookback_refetch(tmp_path: Path) -> None:
     assert new.value == len(everything) - len(after_first)
 
 
+def test_events_a_day_late_are_landed_by_the_daily_refetch(tmp_path: Path) -> None:
+    """Events persisted 2 and 20 hours late: the first fetch and the hour's re-fetch miss them,
+    the daily re-fetch of windows 26 to 50 hours old lands every one."""
+    org = SimulatedOrg(
+        seed=43,
+        events_per_minute=120,
+        delay=PersistenceDelay(fast_max_ms=300, late_fraction=0.2, late_max_ms=20 * 3_600_000),
+    )
+    start, end = recent_window(hours_ago=30, span=WINDOW)
+    fetched_at = [end.timestamp() + 2 * 60, end.timestamp() + 45 * 60, end.timestamp() + 27 * 3600]
+    simulated_now = [fetched_at[0]]
+    runs = []
+    with running_simulator(source=org, clock=lambda: simulated_now[0]) as (_, base_url):
+        for moment in fetched_at:  # settle delay, the hour's re-fetch, the daily re-fetch
+            simulated_now[0] = moment
+            runs.append(materialize(base_url, tmp_path, start, end))
+            if moment != fetched_at[-1]:
+                missed = source_uuids(org, start, end) - set(landed_uuids(tmp_path, start, end))
+    assert all(run.success for run in runs)
+    everything = source_uuids(org, start, end)
+    assert len(missed) > 10, "events more than 45 minutes late exist and were not yet landed"
+    assert sorted(landed_uuids(tmp_path, start, end)) == sorted(everything)
+    daily = runs[-1].asset_materializations_for_node("okta_system_log")[0].metadata
+    assert daily["events_new"].value == len(missed)
+    assert daily["okta_requests"].value == 1  # about one request per 1,000 events
+
+
 def test_secrets_never_reach_run_events_or_errors(tmp_path: Path) -> None:
     secret = "ssws-secret-value-that-must-not-leak"
     start, end = recent_window(span=WINDOW)
@@ -169,6 +196,15 @@ def test_missing_credentials_fail_with_what_to_set(tmp_path: Path) -> None:
             datetime(2026, 11, 20, 10, 9, 30, tzinfo=UTC),
             {
                 (datetime(2026, 11, 20, 10, 0, tzinfo=UTC) - i * WINDOW).strftime(PARTITION_FORMAT)
+                for i in range(288)
+            },
+        ),
+        # Daily re-fetch: at 02:44 the windows between 50 and 26 hours old (its cron minute is
+        # none of the others').
+        (
+            datetime(2026, 11, 22, 2, 44, 30, tzinfo=UTC),
+            {
+                (datetime(2026, 11, 20, 0, 40, tzinfo=UTC) + i * WINDOW).strftime(PARTITION_FORMAT)
                 for i in range(288)
             },
         ),
@@ -218,3 +254,24 @@ def test_each_fetch_is_followed_by_a_load_of_the_same_window(tmp_path: Path) -> 
         )
         requested = set(result.get_requested_partitions(dg.AssetKey("opensearch_okta_logs")))
     assert requested == {fetched}
+
+
+def test_windows_older_than_oktas_retention_fail_clearly_and_land_nothing(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=100)).replace(hour=10, minute=0, second=0, microsecond=0)
+    with running_simulator(source=ORG) as (app, base_url):
+        result = materialize(base_url, tmp_path, start, start + 2 * WINDOW)
+    assert not result.success and app.stats.log_requests == 0
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    message = str(failure.step_failure_data.error)
+    assert "older than Okta's System Log retention (90 days)" in message
+    oldest = datetime.strptime(message.split("Backfill from ")[1][:16], PARTITION_FORMAT)
+    assert timedelta(days=89) < now.replace(tzinfo=None) - oldest <= timedelta(days=90)
+    assert not list(tmp_path.rglob("*.jsonl.gz"))  # no empty window passed off as quiet
+
+
+def test_the_retention_horizon_refuses_only_what_okta_no_longer_has() -> None:
+    now = datetime(2026, 12, 1, 12, 2, tzinfo=UTC)
+    refuse_beyond_retention(now - timedelta(days=90), now, now)  # just within: fetched
+    with pytest.raises(dg.Failure, match="Backfill from 2026-09-02-12:05 on"):
+        refuse_beyond_retention(now - timedelta(days=90, minutes=5), now, now)

@@ -9,7 +9,7 @@ from opensearchpy import OpenSearch
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
-from okta_pipeline.defs.okta.automation import CATCH_UP
+from okta_pipeline.defs.okta.automation import FOLLOW
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import five_minute_partitions
 from okta_pipeline.lib.alerts.delivery import Deliverer
@@ -23,7 +23,7 @@ DESTINATIONS_ACCEPTING = "destinations_accepting"
 # (a detection backfilled over history) are delivered only by a backfill of this asset.
 deliver_condition = (
     dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-    & dg.AutomationCondition.in_latest_time_window(CATCH_UP)
+    & dg.AutomationCondition.in_latest_time_window(FOLLOW)
     & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
 

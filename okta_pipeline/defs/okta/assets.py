@@ -1,6 +1,6 @@
 """`okta_system_log`: raw Okta events landed per 5-minute window, fetched a range at a time."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -11,6 +11,8 @@ from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import split_into_windows
 
 DAY_OF_WINDOWS = 288
+OKTA_RETENTION = timedelta(days=90)
+"""How long Okta keeps its System Log: older windows cannot be fetched."""
 
 
 @dg.asset(
@@ -33,6 +35,7 @@ def okta_system_log(
     """
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    refuse_beyond_retention(start, end, datetime.now(UTC))
     client = okta.client()
     zone = landing.zone()
     fetched_at = datetime.now(UTC)
@@ -82,4 +85,28 @@ def okta_system_log(
             "okta_retries": stats.retries,
             "okta_wait_seconds": round(stats.waited_seconds, 3),
         }
+    )
+
+
+def refuse_beyond_retention(start: datetime, end: datetime, now: datetime) -> None:
+    """Okta answers a range older than its retention with no events: landed, those empty files
+    would look like quiet windows. Such a run fails instead, naming the oldest window to use."""
+    horizon = now - OKTA_RETENTION
+    if start >= horizon:
+        return
+    oldest = (horizon + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    oldest -= timedelta(minutes=oldest.minute % 5)
+    raise dg.Failure(
+        description=(
+            f"{start:%Y-%m-%d %H:%M} UTC is older than Okta's System Log retention "
+            f"({OKTA_RETENTION.days} days): Okta no longer has these events, and landing the "
+            f"windows empty would pass them off as quiet. Nothing was fetched or landed. "
+            f"Backfill from {oldest.strftime(PARTITION_FORMAT)} on."
+        ),
+        metadata={
+            "beyond_retention_until": horizon.isoformat(),
+            "oldest_fetchable_partition": oldest.strftime(PARTITION_FORMAT),
+            "range_end": end.isoformat(),
+        },
+        allow_retries=False,
     )
