@@ -58,8 +58,8 @@ variable "ui_allowed_cidrs" {
   description = "CIDR ranges (VPN, office, bastion) allowed to reach the Dagster UI on the internal load balancer. The Dagster UI has no login of its own, so keep this narrow."
 
   validation {
-    condition     = length(var.ui_allowed_cidrs) > 0 && alltrue([for c in var.ui_allowed_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
-    error_message = "Give at least one valid CIDR; 0.0.0.0/0 is refused because the Dagster UI has no authentication."
+    condition     = length(var.ui_allowed_cidrs) > 0 && alltrue([for c in var.ui_allowed_cidrs : can(cidrhost(c, 0)) && try(tonumber(split("/", c)[1]) >= (strcontains(c, ":") ? 32 : 8), false)])
+    error_message = "Give at least one valid CIDR no wider than /8 (IPv4) or /32 (IPv6); the internet (0.0.0.0/0, ::/0) and ranges nearly as wide are refused because the Dagster UI has no authentication."
   }
 }
 

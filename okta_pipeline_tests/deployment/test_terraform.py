@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -133,9 +134,44 @@ def test_the_deployment_is_encrypted_and_private(terraform: TerraformConfig) -> 
             assert body.get("kms_key_id"), name
 
 
-def test_ui_allowlist_refuses_the_whole_internet(terraform: TerraformConfig) -> None:
+@pytest.mark.parametrize(
+    ("cidrs", "accepted"),
+    [
+        (["10.20.0.0/16", "192.0.2.10/32"], True),
+        (["10.0.0.0/8"], True),
+        (["2001:db8:1234::/48"], True),
+        (["0.0.0.0/0"], False),
+        (["::/0"], False),
+        (["0.0.0.0/1"], False),
+        (["10.0.0.0/16", "128.0.0.0/2"], False),
+        (["2001::/16"], False),
+        (["not-a-cidr"], False),
+        ([], False),
+    ],
+)
+def test_ui_allowlist_refuses_the_internet_and_ranges_nearly_as_wide(
+    terraform: TerraformConfig, cidrs: list[str], accepted: bool
+) -> None:
+    """The variable's own validation, evaluated by Terraform on sample ranges."""
+    terraform_cli = shutil.which("terraform")
+    if terraform_cli is None:
+        pytest.skip("Terraform is not installed: the condition cannot be evaluated")
     condition = terraform.variables["ui_allowed_cidrs"]["validation"][0]["condition"]
-    assert '"0.0.0.0/0"' in condition
+    expression = (
+        condition.removeprefix("${")
+        .removesuffix("}")
+        .replace("var.ui_allowed_cidrs", json.dumps(cidrs))
+    )
+    evaluated = subprocess.run(
+        [terraform_cli, "console"],
+        input=expression,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tempfile.mkdtemp(),
+    )
+    assert evaluated.stdout.strip() == str(accepted).lower(), evaluated.stderr
 
 
 def test_each_run_gets_exactly_the_environment_the_definitions_read(
