@@ -98,6 +98,24 @@ def test_server_errors_are_retried_with_backoff() -> None:
     assert events and client.stats.retries == 2 and app.stats.errors_injected == 2
 
 
+def test_retries_back_off_exponentially_with_jitter_up_to_the_cap() -> None:
+    """The waits between attempts, recorded: each is drawn below a ceiling that doubles from
+    the configured backoff until the cap (full jitter, so retries from many clients spread)."""
+    start, end = recent_window(span=timedelta(minutes=30))
+    slept: list[float] = []
+    with running_simulator() as (app, base_url):
+        app.inject_faults(*[503] * 5)
+        client = ssws_client(
+            base_url, backoff_seconds=0.5, max_backoff_seconds=4.0, sleep=slept.append
+        )
+        assert list(client.fetch_range(start, end))
+    assert len(slept) == 5 == client.stats.retries
+    ceilings = [0.5 * 2**n for n in range(5)]  # 0.5, 1, 2, 4, 8 s before the cap
+    for wait, ceiling in zip(slept, ceilings, strict=True):
+        assert 0 <= wait <= min(ceiling, 4.0)
+    assert max(slept) > 0 and sum(slept) <= 0.5 + 1 + 2 + 4 + 4
+
+
 def test_an_outage_ends_in_a_clear_error_after_the_last_attempt() -> None:
     start, end = recent_window(span=timedelta(minutes=30))
     with running_simulator() as (app, base_url):

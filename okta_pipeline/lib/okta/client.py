@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +82,7 @@ class OktaLogClient:
         max_rate_limit_waits: int = 30,
         timeout_seconds: float = 60.0,
         http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self._credentials = credentials
@@ -91,6 +93,7 @@ class OktaLogClient:
         self._max_backoff = max_backoff_seconds
         self._max_rate_limit_waits = max_rate_limit_waits
         self._http = http or httpx.Client(timeout=timeout_seconds)
+        self._sleep = sleep
         self.stats = FetchStats()
 
     def close(self) -> None:
@@ -165,6 +168,7 @@ class OktaLogClient:
             wait=wait_random_exponential(multiplier=self._backoff, max=self._max_backoff),
             stop=stop_after_attempt(self._max_attempts),
             before_sleep=lambda _: self._count_retry(),
+            sleep=self._sleep,
             reraise=True,
         )
         try:
