@@ -15,6 +15,7 @@ import io
 import json
 import statistics
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ from okta_pipeline.lib.windows import WINDOW as WINDOW  # re-exported: older imp
 from okta_pipeline.lib.windows import window_start as window_start
 
 Event = dict[str, Any]
+DAMAGE = (EOFError, OSError, zlib.error, UnicodeDecodeError, ValueError)
+"""What reading a truncated or damaged gzip JSON Lines file raises."""
+
+
+class CorruptWindowError(RuntimeError):
+    """A landed window's file cannot be read to its end; the message says how to repair it."""
 
 
 def parse_published(event: Event) -> datetime | None:
@@ -65,6 +72,9 @@ class WindowWrite:
     added: int
     lag_p50_seconds: float | None
     lag_max_seconds: float | None
+    set_aside: str | None = None
+    """Where a damaged file found in the window's place was kept (its readable events were
+    merged); None when the file was whole."""
 
 
 class LandingZone:
@@ -91,10 +101,20 @@ class LandingZone:
         stream = self.storage.open_read(self.window_key(start))
         if stream is None:
             return
-        with stream, gzip.open(stream, "rt", encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    yield line.rstrip("\n")
+        try:
+            with stream, gzip.open(stream, "rt", encoding="utf-8") as lines:
+                for line in lines:
+                    if line.strip():
+                        yield line.rstrip("\n")
+        except DAMAGE as error:
+            raise CorruptWindowError(
+                f"the landed file of the window {start:%Y-%m-%d %H:%M} UTC "
+                f"({self.window_location(start)}) is damaged ({type(error).__name__}: {error}). "
+                "Re-fetch that window (materialize okta_system_log for its partition): the "
+                "re-fetch keeps its readable events, sets the damaged file aside and lands the "
+                "window whole. Then load the range again: documents already indexed stay as "
+                "they are, and nothing landed is lost."
+            ) from None
 
     def has_window(self, start: datetime) -> bool:
         return self.storage.exists(self.window_key(start))
@@ -110,9 +130,13 @@ class LandingZone:
         """
         incoming = list(fetched)
         written: list[WindowWrite] = []
+        set_aside: list[str] = []
 
         def merge(current: bytes | None) -> bytes:
-            known = {event_key(e): e for e in _decode(current)}
+            stored, damaged = _salvage(current)
+            if damaged and current is not None:
+                set_aside[:] = [self._set_aside(start, current)]
+            known = {event_key(e): e for e in stored}
             lags: list[float] = []
             for event in incoming:
                 key = event_key(event)
@@ -130,12 +154,24 @@ class LandingZone:
                     added=len(lags),
                     lag_p50_seconds=round(statistics.median(lags), 3) if lags else None,
                     lag_max_seconds=round(max(lags), 3) if lags else None,
+                    set_aside=set_aside[0] if set_aside else None,
                 )
             ]
             return _encode(ordered)
 
         self.storage.update(self.window_key(start), merge)
         return written[0]
+
+    def _set_aside(self, start: datetime, damaged: bytes) -> str:
+        """Keep a damaged file under `_damaged/` (named by its digest: idempotent)."""
+        utc = start.astimezone(UTC)
+        digest = hashlib.sha256(damaged).hexdigest()[:12]
+        key = f"{self.dataset}/_damaged/dt={utc:%Y-%m-%d}/{utc:%H-%M}-{digest}.jsonl.gz"
+        with tempfile.TemporaryDirectory(prefix="okta-landing-") as scratch:
+            copy = Path(scratch) / "damaged.jsonl.gz"
+            copy.write_bytes(damaged)
+            self.storage.put_file(key, copy)
+        return self.storage.location(key)
 
     def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> str:
         def union(current: bytes | None) -> bytes:
@@ -164,6 +200,32 @@ class LandingZone:
             finally:
                 if spool.is_file() and spool.stat().st_size:
                     self.storage.put_file(key, spool)
+
+
+def _salvage(stored: bytes | None) -> tuple[list[Event], bool]:
+    """The events of a stored file, and whether it was damaged. From a damaged one: every
+    complete line that decompresses before the damage."""
+    try:
+        return _decode(stored), False
+    except DAMAGE:
+        pass
+    assert stored is not None
+    reader = zlib.decompressobj(wbits=31)  # one gzip member, as `_encode` writes
+    text = b""
+    for offset in range(0, len(stored), 64 * 1024):
+        try:
+            text += reader.decompress(stored[offset : offset + 64 * 1024])
+        except zlib.error:
+            break
+    events: list[Event] = []
+    for line in text.split(b"\n")[:-1]:  # the last piece may be cut short
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events, True
 
 
 def _decode(stored: bytes | None) -> list[Event]:

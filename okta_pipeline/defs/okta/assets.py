@@ -57,8 +57,15 @@ def okta_system_log(
                     "lag_p50_seconds": write.lag_p50_seconds,
                     "lag_max_seconds": write.lag_max_seconds,
                     "path": dg.MetadataValue.path(zone.window_location(write.start)),
+                    **({"damaged_file_set_aside": write.set_aside} if write.set_aside else {}),
                 },
             )
+        )
+    repaired = {w.start.strftime(PARTITION_FORMAT): w.set_aside for w in writes if w.set_aside}
+    if repaired:
+        context.log.warning(
+            f"{len(repaired)} landed windows were damaged: their readable events were merged "
+            f"with the re-fetch and the damaged files kept aside ({repaired})"
         )
     if unplaceable:
         path = zone.write_unplaceable(start, end, unplaceable)
@@ -79,6 +86,7 @@ def okta_system_log(
             "events_new": sum(w.added for w in writes),
             "events_landed": sum(w.total for w in writes),
             "unplaceable_events": len(unplaceable),
+            "damaged_windows_repaired": dg.MetadataValue.json(repaired),
             "okta_requests": stats.requests,
             "okta_pages": stats.pages,
             "okta_rate_limited": stats.rate_limited,
