@@ -76,6 +76,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=_demo)
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def default_window(now: datetime) -> tuple[datetime, datetime]:
     """The last two hours of windows that ended at least the settle delay ago."""
     end = window_start(now - SETTLE)
@@ -94,64 +97,38 @@ def run_demo(
     truth_out: Path | None = None,
 ) -> dict[str, Any]:
     """Serve a seeded org, materialize the pipeline over [start, end), and summarize."""
-    with demo_secret("OKTA_PIPELINE_DEMO_OKTA_TOKEN") as (token, token_env):
-        return _run_demo(
-            start,
-            end,
-            seed,
-            events_per_minute,
-            landing_root,
-            opensearch,
-            alerts,
-            progress,
-            truth_out,
-            token,
-            token_env,
-        )
-
-
-def _run_demo(
-    start: datetime,
-    end: datetime,
-    seed: int,
-    events_per_minute: float,
-    landing_root: Path,
-    opensearch: OpenSearchResource,
-    alerts: AlertsResource,
-    progress: Any,
-    truth_out: Path | None,
-    token: str,
-    token_env: dg.EnvVar,
-) -> dict[str, Any]:
-    options = SimulatorOptions(
-        seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
-    )
-    org = SimulatedOrg(seed=seed, events_per_minute=events_per_minute, delay=options.persistence)
-    app = build_app(options, source=org)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    with SimulatorServer(app) as server:
-        if progress:
-            progress(
-                f"Okta simulator (seed {seed}) on {server.base_url}; materializing "
-                f"the pipeline for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-            )
-        result = dg.materialize(
-            [okta_system_log, opensearch_okta_logs, okta_detections, alert_deliveries],
-            resources={
-                "okta": OktaResource(base_url=server.base_url, api_token=token_env),
-                "landing": LandingZoneResource(root=str(landing_root)),
-                "opensearch": opensearch,
-                "detections": DetectionsResource(),
-                "alerts": alerts,
-            },
-            tags={
-                "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
-                "dagster/asset_partition_range_end": (end - WINDOW).strftime(PARTITION_FORMAT),
-            },
-            instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=True,
+    with demo_secret("OKTA_PIPELINE_DEMO_OKTA_TOKEN") as (token, token_env):
+        options = SimulatorOptions(
+            seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
         )
+        org = SimulatedOrg(
+            seed=seed, events_per_minute=events_per_minute, delay=options.persistence
+        )
+        app = build_app(options, source=org)
+        with SimulatorServer(app) as server:
+            if progress:
+                progress(
+                    f"Okta simulator (seed {seed}) on {server.base_url}; materializing "
+                    f"the pipeline for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+                )
+            result = dg.materialize(
+                [okta_system_log, opensearch_okta_logs, okta_detections, alert_deliveries],
+                resources={
+                    "okta": OktaResource(base_url=server.base_url, api_token=token_env),
+                    "landing": LandingZoneResource(root=str(landing_root)),
+                    "opensearch": opensearch,
+                    "detections": DetectionsResource(),
+                    "alerts": alerts,
+                },
+                tags={
+                    "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
+                    "dagster/asset_partition_range_end": (end - WINDOW).strftime(PARTITION_FORMAT),
+                },
+                instance=instance,
+                run_config=QUIET,
+                raise_on_error=True,
+            )
     if progress:
         progress("Syncing the detection catalog to OpenSearch Alerting monitors")
     synced = dg.materialize(
@@ -162,7 +139,7 @@ def _run_demo(
             "monitors": MonitorsResource(),
         },
         instance=instance,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config=QUIET,
         raise_on_error=True,
     )
     monitors = synced.asset_materializations_for_node("detection_monitors")[0].metadata

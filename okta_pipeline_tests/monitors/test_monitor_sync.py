@@ -204,7 +204,7 @@ def test_a_monitor_edited_during_a_sync_is_not_overwritten(
     opensearch.transport.perform_request(
         "PUT", f"{MONITORS}/{snapshot[target].id}", body=edited, params={"refresh": "true"}
     )
-    monkeypatch.setattr(sync, "stored", lambda: snapshot)  # the sync read before the edit
+    monkeypatch.setattr(sync, "_scan", lambda: (snapshot, []))  # the sync read before the edit
     with pytest.raises(MonitorSyncError, match=f"{target}.*changed while it was being updated"):
         sync.sync(catalog_monitors(CATALOG[:5], options_for(owner, lag=timedelta(minutes=20))))
     assert stored_body(opensearch, snapshot[target].id)["enabled"] is True

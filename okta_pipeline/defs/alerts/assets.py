@@ -9,7 +9,7 @@ from opensearchpy import OpenSearch
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
-from okta_pipeline.defs.okta.automation import FOLLOW
+from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import five_minute_partitions
 from okta_pipeline.lib.alerts.delivery import Deliverer
@@ -19,13 +19,9 @@ from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
 DESTINATIONS_ACCEPTING = "destinations_accepting"
 
-# Deliver a window's findings once they are written; findings of windows older than a day
-# (a detection backfilled over history) are delivered only by a backfill of this asset.
-deliver_condition = (
-    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-    & dg.AutomationCondition.in_latest_time_window(FOLLOW)
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
-)
+# Deliver a window's findings once they are written; findings of older windows (a detection
+# backfilled over history) are delivered only by a backfill of this asset.
+deliver_condition = follow_upstream(after_blocking_checks=True)
 
 
 @dg.asset(

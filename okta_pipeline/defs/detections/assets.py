@@ -8,7 +8,7 @@ from opensearchpy import exceptions as os_errors
 
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
-from okta_pipeline.defs.okta.automation import FOLLOW
+from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
@@ -28,11 +28,7 @@ EVIDENCE_IN_LOGS = "evidence_in_logs"
 
 # Evaluate each window once its events are loaded and its blocking checks passed; follow
 # re-loads (lookback re-fetches, catch-ups, the daily re-fetch) like the loader does.
-detect_condition = (
-    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-    & dg.AutomationCondition.in_latest_time_window(FOLLOW)
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
-)
+detect_condition = follow_upstream(after_blocking_checks=True)
 
 
 @dg.asset(

@@ -65,6 +65,17 @@ def fetch_condition(
     return first_fetch | refetch | catch_up | daily
 
 
+def follow_upstream(after_blocking_checks: bool = False) -> dg.AutomationCondition:
+    """Materialize a window when its upstream window is (re)materialized, as far back as a
+    re-fetch reaches (`FOLLOW`); with `after_blocking_checks`, once those checks passed."""
+    condition = dg.AutomationCondition.eager().without(
+        dg.AutomationCondition.in_latest_time_window()
+    ) & dg.AutomationCondition.in_latest_time_window(FOLLOW)
+    if after_blocking_checks:
+        condition = condition & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    return condition
+
+
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "okta_pipeline_automation",
     target=dg.AssetSelection.all(),

@@ -8,7 +8,7 @@ import dagster as dg
 from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS, okta_system_log
-from okta_pipeline.defs.okta.automation import FOLLOW
+from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.storage.resources import LandingZoneResource
@@ -22,9 +22,7 @@ REQUIRED_FIELDS = "required_fields"
 ALL_INDEXED = "all_events_indexed"
 
 # Follow every fetch: first fetches, lookback re-fetches, catch-ups and the daily re-fetch.
-load_condition = dg.AutomationCondition.eager().without(
-    dg.AutomationCondition.in_latest_time_window()
-) & dg.AutomationCondition.in_latest_time_window(FOLLOW)
+load_condition = follow_upstream()
 
 
 @dg.asset(

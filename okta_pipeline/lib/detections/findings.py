@@ -19,6 +19,7 @@ from opensearchpy import OpenSearch, helpers
 from okta_pipeline.lib.detections.model import Detection, EvidenceEvent
 from okta_pipeline.lib.detections.search import iso
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
+from okta_pipeline.lib.spec_hash import spec_hash
 from okta_pipeline.lib.windows import WINDOW
 
 FINDINGS_PREFIX = "okta-findings"
@@ -160,13 +161,13 @@ def findings_template(prefix: str, replicas: int = 0) -> dict[str, Any]:
 def ensure_findings_template(client: OpenSearch, prefix: str, replicas: int = 0) -> bool:
     """Put the findings template if it differs from the cluster's; True if it changed."""
     desired = findings_template(prefix, replicas)
-    spec_hash = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()[:16]
+    desired_hash = spec_hash(desired)
     name = prefix  # templates and indices have separate names
     if client.indices.exists_index_template(name=name):
         found = client.indices.get_index_template(name=name)["index_templates"]
-        if found and found[0]["index_template"].get("_meta", {}).get("spec_hash") == spec_hash:
+        if found and found[0]["index_template"].get("_meta", {}).get("spec_hash") == desired_hash:
             return False
-    desired["_meta"]["spec_hash"] = spec_hash
+    desired["_meta"]["spec_hash"] = desired_hash
     client.indices.put_index_template(name=name, body=desired)
     return True
 

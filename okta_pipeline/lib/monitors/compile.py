@@ -14,7 +14,6 @@ read history a query cannot express and stay in the pipeline.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +27,7 @@ from okta_pipeline.lib.detections.model import (
     ThresholdLogic,
 )
 from okta_pipeline.lib.detections.single_event import NO_VALUE
+from okta_pipeline.lib.spec_hash import spec_hash
 from okta_pipeline.lib.windows import WINDOW
 
 COMPILER_VERSION = 1
@@ -92,13 +92,6 @@ def trigger_id(detection: Detection) -> str:
 
 def action_id(detection: Detection) -> str:
     return f"{detection.id}.to-receiver"
-
-
-def spec_hash(body: dict[str, Any]) -> str:
-    """A hash of the monitor as this project would write it (the server normalises what it
-    stores, so the stored body cannot be compared)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def compile_monitor(detection: Detection, options: MonitorOptions) -> dict[str, Any] | None:

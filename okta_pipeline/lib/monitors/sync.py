@@ -32,7 +32,6 @@ class MonitorSyncError(RuntimeError):
 class StoredMonitor:
     id: str
     detection_id: str
-    spec_hash: str
     seq_no: int
     primary_term: int
     body: dict[str, Any]
@@ -105,6 +104,11 @@ class MonitorSync:
 
     def stored(self) -> dict[str, StoredMonitor]:
         """This owner's monitors, by detection id."""
+        return self._scan()[0]
+
+    def _scan(self) -> tuple[dict[str, StoredMonitor], list[StoredMonitor]]:
+        """This owner's monitors by detection id, and any second monitor of one detection
+        (left by an interrupted sync)."""
         response = self.client.transport.perform_request(
             "POST",
             f"{MONITORS}/_search",
@@ -115,6 +119,7 @@ class MonitorSync:
             },
         )
         found: dict[str, StoredMonitor] = {}
+        duplicates: list[StoredMonitor] = []
         for hit in response["hits"]["hits"]:
             body = hit["_source"].get("monitor", hit["_source"])
             marker = marker_of(body)
@@ -123,21 +128,22 @@ class MonitorSync:
             monitor = StoredMonitor(
                 id=hit["_id"],
                 detection_id=str(marker["detection_id"]),
-                spec_hash=str(marker.get("spec_hash", "")),
                 seq_no=int(hit["_seq_no"]),
                 primary_term=int(hit["_primary_term"]),
                 body=body,
             )
-            if monitor.detection_id in found:  # a duplicate (an interrupted sync): drop it
-                self._delete(monitor.id)
-                continue
-            found[monitor.detection_id] = monitor
-        return found
+            if monitor.detection_id in found:
+                duplicates.append(monitor)
+            else:
+                found[monitor.detection_id] = monitor
+        return found, duplicates
 
     def sync(self, desired: Iterable[dict[str, Any]]) -> SyncReport:
         """Create, update and delete so that this owner's monitors are exactly `desired`."""
         report = SyncReport()
-        stored = self.stored()
+        stored, duplicates = self._scan()
+        for duplicate in duplicates:
+            self._delete(duplicate.id)
         wanted = {marker_of(body)["detection_id"]: body for body in desired}
         for detection_id, body in sorted(wanted.items()):
             current = stored.get(detection_id)
@@ -157,7 +163,7 @@ class MonitorSync:
 
     def differences(self, desired: Iterable[dict[str, Any]]) -> dict[str, str]:
         """Detection id -> how the cluster differs from `desired` (empty when equal)."""
-        stored = self.stored()
+        stored, duplicates = self._scan()
         wanted = {marker_of(body)["detection_id"]: body for body in desired}
         found: dict[str, str] = {}
         for detection_id, body in wanted.items():
@@ -168,6 +174,8 @@ class MonitorSync:
                 found[detection_id] = ", ".join(reasons)
         for detection_id in stored.keys() - wanted.keys():
             found[detection_id] = "not in the catalog"
+        for duplicate in duplicates:
+            found.setdefault(duplicate.detection_id, "more than one monitor")
         return found
 
     def _create(self, detection_id: str, body: dict[str, Any]) -> None:

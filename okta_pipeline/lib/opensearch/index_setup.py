@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from okta_pipeline.lib.opensearch.okta_index import (
     daily_indices,
     index_template,
 )
+from okta_pipeline.lib.spec_hash import spec_hash
 
 ISM_PLUGIN = "opensearch-index-management"
 
@@ -40,11 +39,11 @@ def ensure_template(client: OpenSearch, prefix: str, shards: int = 1, replicas: 
     desired = index_template(prefix, shards, replicas)
     # The cluster normalises what it stores (booleans become strings), so compare a hash of
     # the desired body, kept in the template's _meta.
-    spec_hash = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()[:16]
+    desired_hash = spec_hash(desired)
     current = _existing_template(client, name)
-    if current is not None and current.get("_meta", {}).get("spec_hash") == spec_hash:
+    if current is not None and current.get("_meta", {}).get("spec_hash") == desired_hash:
         return False
-    desired["_meta"]["spec_hash"] = spec_hash
+    desired["_meta"]["spec_hash"] = desired_hash
     client.indices.put_index_template(name=name, body=desired)
     return True
 
