@@ -116,6 +116,11 @@ class LandingZone:
                 "they are, and nothing landed is lost."
             ) from None
 
+    def window_version(self, start: datetime) -> str:
+        """Changes whenever the window's landed events do ("none" while nothing is landed):
+        identical events give identical bytes, so a re-fetch that adds nothing keeps it."""
+        return self.storage.version(self.window_key(start)) or "none"
+
     def has_window(self, start: datetime) -> bool:
         return self.storage.exists(self.window_key(start))
 

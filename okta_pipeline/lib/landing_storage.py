@@ -8,6 +8,7 @@ read, If-None-Match for a new object), retried when another writer got there fir
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import random
 import shutil
@@ -32,6 +33,10 @@ class LandingStorage(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def version(self, key: str) -> str | None:
+        """A short token that changes whenever the stored bytes do; None if nothing is stored."""
+        ...
 
     def open_read(self, key: str) -> IO[bytes] | None:
         """A stream of the stored bytes (the caller closes it), or None if there are none."""
@@ -59,6 +64,12 @@ class DirectoryStorage:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def version(self, key: str) -> str | None:
+        try:
+            return hashlib.sha256(self.path(key).read_bytes()).hexdigest()[:16]
+        except FileNotFoundError:
+            return None
 
     def open_read(self, key: str) -> IO[bytes] | None:
         try:
@@ -116,6 +127,17 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def version(self, key: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(key))
+        except ClientError as error:
+            if _status(error) == 404:
+                return None
+            raise
+        return str(head["ETag"]).strip('"')
 
     def open_read(self, key: str) -> IO[bytes] | None:
         stored = self._get(key)

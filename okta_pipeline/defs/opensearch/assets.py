@@ -10,6 +10,11 @@ from opensearchpy import OpenSearch
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS, okta_system_log
 from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.opensearch.window_loads import (
+    WindowLoadRecord,
+    last_loads,
+    unchanged_since_last_load,
+)
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, window_start
@@ -23,6 +28,12 @@ ALL_INDEXED = "all_events_indexed"
 
 # Follow every fetch: first fetches, lookback re-fetches, catch-ups and the daily re-fetch.
 load_condition = follow_upstream()
+
+
+class LoadConfig(dg.Config):
+    reload_unchanged_windows: bool = False
+    """Send every window of the range again, also those unchanged since they were last loaded
+    (after an index was deleted or restored by hand, say)."""
 
 
 @dg.asset(
@@ -57,10 +68,15 @@ load_condition = follow_upstream()
     ],
 )
 def opensearch_okta_logs(
-    context: dg.AssetExecutionContext, opensearch: OpenSearchResource, landing: LandingZoneResource
+    context: dg.AssetExecutionContext,
+    config: LoadConfig,
+    opensearch: OpenSearchResource,
+    landing: LandingZoneResource,
 ) -> dg.MaterializeResult:
     """Okta events in `okta-logs-YYYY.MM.DD` (by `published`), `_id` = uuid, `_source` = the raw
-    event. Re-runs and backfills converge to the same documents."""
+    event. Re-runs and backfills converge to the same documents; a window whose landed file is
+    unchanged since its last clean load, with its documents all still indexed, is not sent again.
+    """
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     prefix = opensearch.index_prefix
@@ -79,6 +95,26 @@ def opensearch_okta_logs(
             "index and materialize the day's partitions again (see the README's mapping section)."
         )
     zone = landing.zone()
+    moments = [start + n * WINDOW for n in range(int((end - start) / WINDOW))]
+    versions = {moment: zone.window_version(moment) for moment in moments}  # before reading
+    documents_before = _documents_per_window(client, prefix, start, end)
+    previous = (
+        {}
+        if config.reload_unchanged_windows
+        else last_loads(context.instance, context.asset_key, map(_key, moments))
+    )
+    skipped = {
+        moment: previous[_key(moment)]
+        for moment in moments
+        if unchanged_since_last_load(
+            previous.get(_key(moment)), versions[moment], documents_before.get(moment, 0)
+        )
+    }
+    if skipped:
+        context.log.info(
+            f"{len(skipped)} of {len(moments)} windows are unchanged since they were last "
+            "loaded, with every document still indexed: not sent again"
+        )
     raw_counts: dict[datetime, int] = {}
 
     def counted(moment: datetime) -> Iterator[str]:
@@ -89,10 +125,9 @@ def opensearch_okta_logs(
 
     def landed_windows() -> Iterator[tuple[datetime, Iterator[str]]]:
         # streamed: the loader holds a chunk or two, never a whole window
-        moment = start
-        while moment < end:
-            yield moment, counted(moment)
-            moment += WINDOW
+        for moment in moments:
+            if moment not in skipped:
+                yield moment, counted(moment)
 
     dead_letter_key = (
         f"_dead_letter/{prefix}/"
@@ -107,31 +142,36 @@ def opensearch_okta_logs(
     client.indices.refresh(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
     indexed_counts = _documents_per_window(client, prefix, start, end)
 
-    for load in report.windows.values():
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=context.asset_key,
-                partition=load.window.strftime(PARTITION_FORMAT),
-                metadata={
-                    "indexed": load.indexed,
-                    "unchanged": load.unchanged,
-                    "dead_lettered": load.dead_lettered,
-                    "failed": load.failed,
-                    "bytes": load.bytes,
-                    "seconds": load.seconds,
-                    "dagster/partition_row_count": indexed_counts.get(load.window, 0),
-                },
-            )
+    records: dict[datetime, WindowLoadRecord] = dict(skipped)
+    for moment, load in report.windows.items():
+        records[moment] = WindowLoadRecord(
+            landed_version=versions[moment],
+            raw_events=raw_counts.get(moment, 0),
+            documents=indexed_counts.get(moment, 0),
+            dead_lettered=load.dead_lettered,
+            failed=load.failed,
         )
-    dead_counts = {w: load.dead_lettered for w, load in report.windows.items()}
+        context.add_asset_metadata(
+            {
+                "window_indexed": load.indexed,
+                "window_unchanged": load.unchanged,
+                "window_bytes": load.bytes,
+                "window_seconds": load.seconds,
+            },
+            partition_key=_key(moment),
+        )
+    for moment, record in records.items():
+        context.add_asset_metadata(
+            {**record.metadata(), "sent_again": moment not in skipped}, partition_key=_key(moment)
+        )
     mismatched = {
-        w.strftime(PARTITION_FORMAT): {
-            "raw": n,
+        _key(w): {
+            "raw": record.raw_events,
             "indexed": indexed_counts.get(w, 0),
-            "dead_lettered": dead_counts.get(w, 0),
+            "dead_lettered": record.dead_lettered,
         }
-        for w, n in raw_counts.items()
-        if indexed_counts.get(w, 0) + dead_counts.get(w, 0) != n
+        for w, record in records.items()
+        if indexed_counts.get(w, 0) + record.dead_lettered != record.raw_events
     }
     malformed = report.field_problems
     totals = {
@@ -139,7 +179,7 @@ def opensearch_okta_logs(
         "unchanged": sum(w.unchanged for w in report.windows.values()),
         "dead_lettered": report.dead_lettered,
         "failed": report.failed,
-        "raw_events": sum(raw_counts.values()),
+        "raw_events": sum(record.raw_events for record in records.values()),
         "documents": sum(indexed_counts.values()),
         "bytes": sum(w.bytes for w in report.windows.values()),
     }
@@ -147,7 +187,8 @@ def opensearch_okta_logs(
     return dg.MaterializeResult(
         metadata={
             **totals,
-            "windows": len(raw_counts),
+            "windows": len(moments),
+            "windows_unchanged_not_sent": len(skipped),
             "dead_letter_file": report.dead_letter_location or "",
             "indices_with_older_mapping": dg.MetadataValue.json(older),
         },
@@ -184,6 +225,10 @@ def opensearch_okta_logs(
             ),
         ],
     )
+
+
+def _key(moment: datetime) -> str:
+    return moment.strftime(PARTITION_FORMAT)
 
 
 def _documents_per_window(
