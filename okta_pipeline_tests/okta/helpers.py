@@ -26,12 +26,15 @@ def running_simulator(
     options: SimulatorOptions | None = None,
     source: EventSource | None = None,
     clock: Callable[[], float] | None = None,
+    wall_clock: Callable[[], float] | None = None,
 ) -> Iterator[tuple[SimulatorApp, str]]:
-    """A simulator served over HTTP on 127.0.0.1; yields the app and its base URL."""
+    """A simulator served over HTTP on 127.0.0.1; yields the app and its base URL. `clock`
+    decides what is persisted; `wall_clock` times its rate limit and Date header."""
     options = options or SimulatorOptions()
     if not options.api_tokens:
         options = replace(options, api_tokens=frozenset({TOKEN}))
-    app = build_app(options, source=source, **({"clock": clock} if clock else {}))
+    clocks = {"clock": clock, "wall_clock": wall_clock}
+    app = build_app(options, source=source, **{k: v for k, v in clocks.items() if v})
     with SimulatorServer(app) as server:
         yield app, server.base_url
 

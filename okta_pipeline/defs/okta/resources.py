@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import dagster as dg
 from pydantic import Field
 
@@ -63,13 +66,22 @@ class OktaResource(dg.ConfigurableResource):
             "oauth_client_id and oauth_private_key for a service app"
         )
 
-    def client(self) -> OktaLogClient:
+    def client(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> OktaLogClient:
+        """A client; `sleep` and `monotonic` are how it waits for rate-limit resets and
+        retries (the fault tests run a ten-minute storm on a clock those waits advance)."""
         return OktaLogClient(
             self.base_url,
             self.credentials(),
-            budget=RateBudget(self.rate_limit_share, self.reset_margin_seconds),
+            budget=RateBudget(
+                self.rate_limit_share, self.reset_margin_seconds, sleep=sleep, monotonic=monotonic
+            ),
             page_size=self.page_size,
             max_attempts=self.max_attempts,
             backoff_seconds=self.backoff_seconds,
             timeout_seconds=self.timeout_seconds,
+            sleep=sleep,
         )

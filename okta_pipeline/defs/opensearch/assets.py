@@ -137,7 +137,12 @@ def opensearch_okta_logs(
     with zone.spooled(dead_letter_key) as spool:
         dead_letters = DeadLetters(spool, location=zone.storage.location(dead_letter_key))
         report = load_windows(
-            client, landed_windows(), prefix, dead_letters, chunk_bytes=opensearch.bulk_chunk_bytes
+            client,
+            landed_windows(),
+            prefix,
+            dead_letters,
+            chunk_bytes=opensearch.bulk_chunk_bytes,
+            sleep=opensearch.wait,
         )
     client.indices.refresh(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
     indexed_counts = _documents_per_window(client, prefix, start, end)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import dagster as dg
 from opensearchpy import OpenSearch
@@ -50,6 +51,11 @@ class OpenSearchResource(dg.ConfigurableResource):
 
     def client(self) -> OpenSearch:
         return connect(self.settings())
+
+    def wait(self, seconds: float) -> None:
+        """How a load waits before retrying what the cluster throttled (the fault tests run a
+        ten-minute 429 storm on a clock this wait advances)."""
+        time.sleep(seconds)
 
     def _secret_credentials(self) -> tuple[str, str]:
         import boto3

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import threading
 import time
@@ -79,6 +80,9 @@ class ServedStats:
     events_served: int = 0
     rate_limited: int = 0
     errors_injected: int = 0
+    storm_rejections: int = 0
+    storm_early_requests: int = 0
+    """Requests that came during a storm before the reset its last 429 announced."""
 
 
 class SimulatorApp:
@@ -89,16 +93,32 @@ class SimulatorApp:
         rate_limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
         on_served: Callable[[list[StoredEvent]], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` decides which events are persisted yet; `wall_clock` times rate-limit windows,
+        storms and the Date header (the rate limiter must share it)."""
         self.source = source
         self.authenticator = authenticator
         self.rate_limiter = rate_limiter
         self.stats = ServedStats()
         self._clock = clock
+        self._wall_clock = wall_clock
         self._cursor_key = secrets.token_bytes(32)
         self._on_served = on_served
         self._faults: list[int] = []
+        self._storm_until = 0.0
+        self._announced_reset = 0.0
         self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The simulator's wall clock, in epoch seconds: what its Date header says."""
+        return self._wall_clock()
+
+    def start_rate_limit_storm(self, seconds: float) -> None:
+        """Answer every log request with 429 for `seconds` of the wall clock, as Okta does
+        while another integration uses up the org's limit window after window."""
+        with self._lock:
+            self._storm_until = self._wall_clock() + seconds
 
     def inject_faults(self, *statuses: int) -> None:
         """Fail the next log requests with these statuses (after rate limiting), in order."""
@@ -139,6 +159,9 @@ class SimulatorApp:
     # -- logs endpoint --------------------------------------------------------------------
 
     def _logs(self, request: Request) -> Response:
+        storm = self._storm_answer()
+        if storm is not None:
+            return storm
         admission = self.rate_limiter.acquire()
         headers = [
             ("X-Rate-Limit-Limit", str(admission.limit)),
@@ -197,6 +220,29 @@ class SimulatorApp:
             return Response(200, [stored.event for stored in events], headers)
         finally:
             self.rate_limiter.release()
+
+    def _storm_answer(self) -> Response | None:
+        now = self._wall_clock()
+        with self._lock:
+            if now >= self._storm_until:
+                return None
+            self.stats.log_requests += 1
+            self.stats.rate_limited += 1
+            self.stats.storm_rejections += 1
+            if now < self._announced_reset:
+                self.stats.storm_early_requests += 1
+            window = self.rate_limiter.window_seconds
+            reset = (math.floor(now / window) + 1) * window
+            self._announced_reset = reset
+        return Response(
+            429,
+            okta_error("E0000047", "API call exceeded rate limit due to too many requests."),
+            [
+                ("X-Rate-Limit-Limit", str(self.rate_limiter.limit)),
+                ("X-Rate-Limit-Remaining", "0"),
+                ("X-Rate-Limit-Reset", str(reset)),
+            ],
+        )
 
     def _page(self, request: Request) -> tuple[list[StoredEvent], str | None]:
         params = dict(parse_qsl(request.query, keep_blank_values=True))

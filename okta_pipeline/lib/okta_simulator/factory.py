@@ -85,15 +85,21 @@ def build_app(
     options: SimulatorOptions,
     source: EventSource | None = None,
     clock: Callable[[], float] = time.time,
+    wall_clock: Callable[[], float] = time.time,
 ) -> SimulatorApp:
-    """`clock` is the simulated "now" that decides which events are persisted yet."""
+    """`clock` is the simulated "now" that decides which events are persisted yet; `wall_clock`
+    times the rate limit and the Date header."""
     recorder = TruthRecorder(options.truth_out) if options.truth_out else None
     return SimulatorApp(
         source or build_source(options),
         Authenticator(options.api_tokens, options.oauth_clients),
         RateLimiter(
-            options.rate_limit_per_window, options.rate_limit_window_seconds, options.max_in_flight
+            options.rate_limit_per_window,
+            options.rate_limit_window_seconds,
+            options.max_in_flight,
+            clock=wall_clock,
         ),
         clock=clock,
+        wall_clock=wall_clock,
         on_served=recorder.record if recorder else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,10 @@ def _handler_for(app: SimulatorApp) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # requests carry credentials in headers; nothing is logged per request
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The Date header on the simulator's clock: clients time rate-limit resets with it.
+            return formatdate(app.now() if timestamp is None else timestamp, usegmt=True)
 
         def _dispatch(self) -> None:
             try:
