@@ -6,7 +6,11 @@ import dagster as dg
 
 from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import alerts_resource
-from okta_pipeline.defs.deployment import DeploymentSettings
+from okta_pipeline.defs.deployment import (
+    PARTITIONS_START_VARIABLE,
+    DeploymentSettings,
+    DeploymentSettingsError,
+)
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.monitors import detection_monitors, monitors_match_catalog
 from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
@@ -21,11 +25,13 @@ from okta_pipeline.defs.opensearch.freshness import (
 )
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.opensearch.retention import okta_index_retention
+from okta_pipeline.defs.partitions import PARTITIONS_START, five_minute_partitions
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 
 
 def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
     """The pipeline for one deployment. Secrets stay `EnvVar`s, read at run time."""
+    refuse_another_partitions_start(settings)
     fetch_on_cadence = fetch_condition(settings.settle_minutes, settings.fetch_every_minutes)
     return dg.Definitions(
         assets=[
@@ -61,6 +67,18 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             "alerts": alerts_resource(settings),
         },
     )
+
+
+def refuse_another_partitions_start(settings: DeploymentSettings) -> None:
+    """The assets were bound to their partitions when imported; a different start in `settings`
+    (the environment changed since, or settings built by hand) cannot be applied to them."""
+    wanted = settings.partitions_start
+    if wanted is not None and wanted != five_minute_partitions.start:
+        raise DeploymentSettingsError(
+            f"{PARTITIONS_START_VARIABLE}={wanted:%Y-%m-%d-%H:%M} differs from the start the "
+            f"partitions were built with ({PARTITIONS_START}) when okta_pipeline was imported: "
+            "set it in the environment before the code server and runs start"
+        )
 
 
 def okta_resource(settings: DeploymentSettings) -> OktaResource:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from opensearchpy import OpenSearch
 
+from okta_pipeline.defs.deployment import PARTITIONS_START_VARIABLE
 from okta_pipeline.lib.cluster_endpoint import external_endpoint
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
@@ -25,6 +26,11 @@ from okta_pipeline.lib.opensearch.index_setup import (
 )
 from okta_pipeline_tests.catalog_examples import LoadedExamples, load_examples
 from okta_pipeline_tests.stored_events import Prefixes
+
+# The suite's fixed windows (November 2026) would fall before the rolling default start from
+# March 2027 on: the partitions start where those dates were written for. Set before any test
+# module imports the partitions; child processes inherit it.
+os.environ[PARTITIONS_START_VARIABLE] = "2026-08-01"
 
 
 @pytest.fixture(scope="session")

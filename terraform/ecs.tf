@@ -85,6 +85,8 @@ locals {
     OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS = tostring(var.alert_suppression_hours)
     # Monitors post new alerts to the receiver only when this is set (its secret: runs only).
     OKTA_PIPELINE_RECEIVER_URL = var.alert_receiver_url
+    # The first partition; null leaves it out and the definitions use their rolling default.
+    OKTA_PIPELINE_PARTITIONS_START = var.partitions_start == null ? "" : var.partitions_start
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME

@@ -136,6 +136,17 @@ variable "settle_minutes" {
   }
 }
 
+variable "partitions_start" {
+  type        = string
+  description = "First 5-minute partition (UTC) of every partitioned asset, as YYYY-MM-DD or YYYY-MM-DD-HH:MM (OKTA_PIPELINE_PARTITIONS_START). Null: the first day of the month 90 days (Okta's retention) back, moving once a month. The definitions refuse a start in the future or one that makes more than 100,000 partitions (about 347 days); moving it hides or shows partitions only, no data (README, \"Moving the partition start\")."
+  default     = null
+
+  validation {
+    condition     = var.partitions_start == null || (can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}(-([01][0-9]|2[0-3]):[0-5][05])?$", var.partitions_start)) && can(formatdate("YYYY", "${substr(var.partitions_start, 0, 10)}T00:00:00Z")))
+    error_message = "partitions_start must be null, a UTC date YYYY-MM-DD, or YYYY-MM-DD-HH:MM on a 5-minute boundary (e.g. 2026-09-01-12:05)."
+  }
+}
+
 variable "okta_rate_limit_share" {
   type        = number
   description = "Largest share of the org's /api/v1/logs rate limit the pipeline may use (Okta's limit is shared with every other integration)."

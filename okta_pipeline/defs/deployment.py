@@ -1,18 +1,33 @@
 """Deployment settings that shape the definitions themselves, read once when they load.
 
 Secrets and connection details stay in resources as `dg.EnvVar`s, resolved at run time. What
-lives here cannot: the fetch cadence and settle delay become automation conditions, and the
-authentication method decides which resource fields exist. All of it is non-secret, and the
-same in the code server and in every run (terraform/ecs.tf sets it on both).
+lives here cannot: the fetch cadence and settle delay become automation conditions, the
+authentication method decides which resource fields exist, and the partition start shapes every
+partitioned asset. All of it is non-secret, and the same in the code server and in every run
+(terraform/ecs.tf sets it on both).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from okta_pipeline.defs.partition_horizon import (
+    MAX_PARTITIONS,
+    MAX_SPAN,
+    OKTA_RETENTION,
+    PARTITION_FORMAT,
+    default_partitions_start,
+    earliest_allowed_start,
+    fetchable_from,
+    partition_count,
+)
+
 FETCH_INTERVALS = (5, 10, 15, 20, 30, 60)
+PARTITIONS_START_VARIABLE = "OKTA_PIPELINE_PARTITIONS_START"
 
 
 class DeploymentSettingsError(ValueError):
@@ -39,6 +54,10 @@ class DeploymentSettings:
     alert_suppression_hours: float = 24.0
     receiver_url: str | None = None
     """The alert receiver that monitors post new alerts to (OKTA_PIPELINE_RECEIVER_URL)."""
+    partitions_start: datetime | None = None
+    """The first five-minute window (OKTA_PIPELINE_PARTITIONS_START); None: the default,
+    `default_partitions_start`. The partitions are built from it when `partitions.py` is
+    imported, since the asset modules bind them there."""
 
     def __post_init__(self) -> None:
         if self.fetch_every_minutes not in FETCH_INTERVALS:
@@ -75,8 +94,11 @@ class DeploymentSettings:
             )
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> DeploymentSettings:
-        """Settings from environment variables; unset ones keep the local defaults."""
+    def from_environment(
+        cls, environ: Mapping[str, str], now: datetime | None = None
+    ) -> DeploymentSettings:
+        """Settings from environment variables; unset ones keep the local defaults. `now`
+        (the current time by default) is what the partition start is checked against."""
         defaults = cls()
         return cls(
             fetch_every_minutes=_integer(
@@ -112,7 +134,95 @@ class DeploymentSettings:
                 "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",
                 defaults.alert_suppression_hours,
             ),
+            partitions_start=read_partitions_start(environ, now or datetime.now(UTC)),
         )
+
+
+LIMIT_NOTICE = timedelta(days=30)
+"""How long before a configured start reaches `MAX_PARTITIONS` each load warns about it."""
+_START_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(-[0-9]{2}:[0-9]{2})?")
+
+
+def read_partitions_start(environ: Mapping[str, str], now: datetime) -> datetime | None:
+    """OKTA_PIPELINE_PARTITIONS_START as a UTC moment checked against `now`; None when unset.
+
+    Refused: another format, a time off the 5-minute grid, the future, and a start that makes
+    more than `MAX_PARTITIONS` partitions. An old start is allowed (windows landed before
+    may be worth keeping in view): `resolve_partitions_start` warns about it instead.
+    """
+    value = environ.get(PARTITIONS_START_VARIABLE, "").strip()
+    if not value:
+        return None
+    start = _parse_partitions_start(value)
+    default = f"unset it for the default ({default_partitions_start(now):%Y-%m-%d})"
+    if start > now:
+        raise DeploymentSettingsError(
+            f"{PARTITIONS_START_VARIABLE}={value!r} is in the future (it is now "
+            f"{now:%Y-%m-%d %H:%M} UTC): the partitions must start at a window that has begun; "
+            f"use a past date or {default}"
+        )
+    count = partition_count(start, now)
+    if count > MAX_PARTITIONS:
+        raise DeploymentSettingsError(
+            f"{PARTITIONS_START_VARIABLE}={value!r} makes {count:,} five-minute partitions per "
+            f"asset; Dagster slows down past {MAX_PARTITIONS:,} (about {MAX_SPAN.days} days), "
+            f"and Okta keeps only {OKTA_RETENTION.days} days. Set it to "
+            f"{earliest_allowed_start(now):%Y-%m-%d} or later, or {default}"
+        )
+    return start
+
+
+def _parse_partitions_start(value: str) -> datetime:
+    shape = (
+        f"{PARTITIONS_START_VARIABLE}={value!r} must be a UTC date YYYY-MM-DD (its midnight) or a "
+        "partition key YYYY-MM-DD-HH:MM on a 5-minute boundary, e.g. 2026-09-01 or 2026-09-01-12:05"
+    )
+    if not _START_SHAPE.fullmatch(value):
+        raise DeploymentSettingsError(shape)
+    try:
+        start = datetime.strptime(value, PARTITION_FORMAT if len(value) > 10 else "%Y-%m-%d")
+    except ValueError:
+        raise DeploymentSettingsError(f"{shape}: it is not a valid date and time") from None
+    if start.minute % 5:
+        aligned = start - timedelta(minutes=start.minute % 5)
+        raise DeploymentSettingsError(
+            f"{PARTITIONS_START_VARIABLE}={value!r} is not on a 5-minute boundary: partitions "
+            f"are 5-minute UTC windows; use {aligned.strftime(PARTITION_FORMAT)}"
+        )
+    return start.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PartitionsStart:
+    """Where the five-minute partitions begin, and what the operator should be told about it."""
+
+    start: datetime
+    warnings: tuple[str, ...] = ()
+
+
+def resolve_partitions_start(configured: datetime | None, now: datetime) -> PartitionsStart:
+    """The configured start with its warnings, or the default (which needs none: it reaches
+    past Okta's retention by less than a month, by design)."""
+    if configured is None:
+        return PartitionsStart(default_partitions_start(now))
+    named = f"{PARTITIONS_START_VARIABLE}={configured.strftime(PARTITION_FORMAT)}"
+    warnings = []
+    horizon = fetchable_from(now)
+    if configured < horizon:
+        warnings.append(
+            f"{named} is older than Okta's System Log retention ({OKTA_RETENTION.days} days): "
+            f"partitions before {horizon:%Y-%m-%d %H:%M} UTC cannot be fetched from Okta "
+            "(okta_system_log refuses them), and those never landed stay missing. Windows "
+            "landed earlier still load. To hide them, move the start forward or unset it."
+        )
+    refused_from = configured + MAX_SPAN
+    if now > refused_from - LIMIT_NOTICE:
+        warnings.append(
+            f"{named}: from {refused_from:%Y-%m-%d %H:%M} UTC the partitions exceed "
+            f"{MAX_PARTITIONS:,} and the definitions will refuse to load; move the start "
+            "forward (or unset it) before then, restarting the code server and runs together"
+        )
+    return PartitionsStart(configured, tuple(warnings))
 
 
 def _jira_credentials(environ: Mapping[str, str]) -> Literal["none", "token", "secret"]:

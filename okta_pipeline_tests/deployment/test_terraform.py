@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -174,6 +175,47 @@ def test_ui_allowlist_refuses_the_internet_and_ranges_nearly_as_wide(
     assert evaluated.stdout.strip() == str(accepted).lower(), evaluated.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        (None, True),
+        ("2026-09-01", True),
+        ("2026-09-01-23:55", True),
+        ("2026-02-30", False),
+        ("2026-09-01-12:03", False),
+        ("2026-09-01-24:00", False),
+        ("2026-9-1", False),
+        ("", False),
+    ],
+)
+def test_the_partitions_start_is_null_a_date_or_an_aligned_partition_key(
+    terraform: TerraformConfig, value: str | None, accepted: bool
+) -> None:
+    """The variable's own validation, evaluated by Terraform; null leaves the setting unset."""
+    terraform_cli = shutil.which("terraform")
+    if terraform_cli is None:
+        pytest.skip("Terraform is not installed: the condition cannot be evaluated")
+    condition = terraform.variables["partitions_start"]["validation"][0]["condition"]
+    expression = (
+        condition.removeprefix("${")
+        .removesuffix("}")
+        .replace("var.partitions_start", "null" if value is None else json.dumps(value))
+    )
+    evaluated = subprocess.run(
+        [terraform_cli, "console"],
+        input=expression,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tempfile.mkdtemp(),
+    )
+    assert evaluated.stdout.strip() == str(accepted).lower(), evaluated.stderr
+    environment = terraform.locals["pipeline_environment"]
+    setting = environment["OKTA_PIPELINE_PARTITIONS_START"]
+    assert setting == '${var.partitions_start == null ? "" : var.partitions_start}'
+
+
 def test_each_run_gets_exactly_the_environment_the_definitions_read(
     terraform: TerraformConfig,
 ) -> None:
@@ -218,6 +260,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",
         "OKTA_PIPELINE_RECEIVER_URL",
         "OPENSEARCH_CA_CERTS",
+        "OKTA_PIPELINE_PARTITIONS_START",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -241,6 +284,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS": "12",
         "OKTA_PIPELINE_RECEIVER_URL": "https://alerts.example.com/alerts",
         "OPENSEARCH_CA_CERTS": "/etc/ssl/private-ca.pem",
+        "OKTA_PIPELINE_PARTITIONS_START": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())

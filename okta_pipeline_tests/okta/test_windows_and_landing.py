@@ -26,8 +26,11 @@ RANGE_START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RANGE_END = RANGE_START + timedelta(minutes=30)
 FETCHED_AT = RANGE_END + timedelta(minutes=2)
 
+PARTITIONS_FROM = five_minute_partitions.start.replace(tzinfo=None)
 moments = st.datetimes(
-    min_value=datetime(2026, 8, 1), max_value=datetime(2027, 8, 1), timezones=st.just(UTC)
+    min_value=PARTITIONS_FROM,
+    max_value=PARTITIONS_FROM + timedelta(days=365),
+    timezones=st.just(UTC),
 )
 
 
