@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 from opensearchpy import OpenSearch
 
@@ -75,6 +76,16 @@ def measure(
 
 def landed_uuids(zone: LandingZone, start: datetime, end: datetime) -> list[str]:
     return [str(event.get("uuid")) for event in zone.iter_window_events(start, end)]
+
+
+def landed_windows(root: Path, dataset: str = "okta_system_log") -> set[datetime]:
+    """The start of every window with a landed file under a directory landing zone."""
+    return {
+        datetime.strptime(f"{path.parent.name[3:]} {path.name[:5]}", "%Y-%m-%d %H-%M").replace(
+            tzinfo=UTC
+        )
+        for path in (root / dataset).glob("dt=*/*.jsonl.gz")
+    }
 
 
 def render(rows: Iterable[FaultOutcome]) -> str:

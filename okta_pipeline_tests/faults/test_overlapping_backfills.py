@@ -16,22 +16,13 @@ from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
-from okta_pipeline_tests.faults.outcome import measure
+from okta_pipeline_tests.faults.outcome import landed_windows, measure
 from okta_pipeline_tests.faults.processes import child, finished, stderr_of
 from okta_pipeline_tests.okta.helpers import TOKEN, recent_window, running_simulator
 
 ORG = SimulatedOrg(seed=59, events_per_minute=15)
 # Three requests a second for the whole org's share: three runs fetching at once take turns.
 SHARED_OKTA = SimulatorOptions(rate_limit_per_window=6, rate_limit_window_seconds=1)
-
-
-def landed_windows(root: Path) -> set[datetime]:
-    return {
-        datetime.strptime(f"{path.parent.name[3:]} {path.name[:5]}", "%Y-%m-%d %H-%M").replace(
-            tzinfo=UTC
-        )
-        for path in (root / "okta_system_log").glob("dt=*/*.jsonl.gz")
-    }
 
 
 def test_overlapping_backfills_beside_the_automation_converge(
