@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,6 @@ from okta_pipeline.lib.okta.client import OktaLogClient
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
-from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.faults.outcome import measure
 from okta_pipeline_tests.faults.throttling_proxy import ThrottlingProxy
 from okta_pipeline_tests.faults.virtual_time import SkippingClock
@@ -64,13 +62,6 @@ def clock() -> Iterator[SkippingClock]:
     CLOCK.append(SkippingClock())
     yield CLOCK[-1]
     CLOCK.pop()
-
-
-@pytest.fixture
-def prefix(opensearch: OpenSearch) -> Iterator[str]:
-    name = f"test-storm-{uuid.uuid4().hex[:8]}"
-    yield name
-    drop_prefix(opensearch, name)
 
 
 def run_pipeline(

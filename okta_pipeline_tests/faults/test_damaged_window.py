@@ -16,6 +16,7 @@ from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
+from okta_pipeline_tests.faults.outcome import measure
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
 from okta_pipeline_tests.opensearch.loading_helpers import count, load
 
@@ -28,7 +29,7 @@ def test_a_truncated_window_is_reported_then_repaired_by_a_refetch_losing_nothin
     start, end = recent_window(span=3 * WINDOW)
     damaged = start + WINDOW
     zone = LandingZone(tmp_path)
-    with running_simulator(source=ORG) as (_, base_url):
+    with running_simulator(source=ORG) as (app, base_url):
         resources = {
             "okta": OktaResource(base_url=base_url, api_token=TOKEN),
             "landing": LandingZoneResource(root=str(tmp_path)),
@@ -53,6 +54,7 @@ def test_a_truncated_window_is_reported_then_repaired_by_a_refetch_losing_nothin
             resources=resources,
             partition_key=damaged.strftime(PARTITION_FORMAT),
         )
+        over_budget = app.rate_limiter.rejected
     repaired = refetch.asset_materializations_for_node("okta_system_log")[0].metadata
     repairs = repaired["damaged_windows_repaired"].value
     assert isinstance(repairs, dict) and list(repairs) == [damaged.strftime(PARTITION_FORMAT)]
@@ -62,6 +64,15 @@ def test_a_truncated_window_is_reported_then_repaired_by_a_refetch_losing_nothin
 
     again = load(opensearch_endpoint, prefix, tmp_path, start, end)
     assert again.success
-    landed = [e["uuid"] for e in zone.iter_window_events(start, end)]
-    assert count(opensearch, prefix) == len(set(landed)) == len(landed) == len(truth)
-    assert set(landed) == truth
+    millis = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    assert truth == {s.uuid for s in ORG.published_between(*millis)}
+    outcome = measure(
+        "truncated landed file, re-fetched",
+        truth,
+        zone,
+        [(start, end)],
+        opensearch,
+        prefix,
+        over_budget,
+    )
+    assert outcome.clean, outcome
