@@ -8,6 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,16 +125,34 @@ def test_rewriting_a_window_keeps_the_union_and_reports_what_is_new(tmp_path: Pa
     ]
 
 
-def test_events_are_stored_exactly_as_received(tmp_path: Path) -> None:
+# As an Okta page might arrive: spaces, escaped non-ASCII, unusual key order, numbers written
+# with a trailing zero and an exponent, a null zone and a field the pipeline does not know.
+RAW_PAGE = (
+    b'[ {"uuid" : "e-1", "published": "2026-11-17T10:00:00.009Z",\n'
+    b'   "displayMessage": "Caf\\u00e9 sign-in \\ud83d\\ude80", "eventType": "user.session.start",'
+    b' "client": {"zone": null, "ipAddress": "null", "geographicalContext":'
+    b' {"geolocation": {"lat": 37.70, "lon": -1.5e2}}},\n'
+    b'   "unknownNewField": {"nested": [1, 2.5, true, null]}, "version": "0"} ]'
+)
+# What is landed for it: the same JSON with compact separators, non-ASCII as UTF-8 and numbers
+# in their shortest round-trip form; every key, value and key order is kept.
+LANDED_LINE = (
+    '{"uuid":"e-1","published":"2026-11-17T10:00:00.009Z",'
+    '"displayMessage":"Café sign-in \U0001f680","eventType":"user.session.start",'
+    '"client":{"zone":null,"ipAddress":"null","geographicalContext":'
+    '{"geolocation":{"lat":37.7,"lon":-150.0}}},'
+    '"unknownNewField":{"nested":[1,2.5,true,null]},"version":"0"}\n'
+).encode()
+
+
+def test_events_are_landed_as_received_with_only_the_json_form_normalized(
+    tmp_path: Path,
+) -> None:
     zone = LandingZone(tmp_path)
-    event = make_event(0, 9) | {
-        "client": {"ipAddress": "null", "zone": None, "geographicalContext": None},
-        "unknownNewField": {"nested": [1, 2.5, True, None]},
-        "version": "0",
-    }
-    zone.write_window(RANGE_START, [event], FETCHED_AT)
-    with gzip.open(zone.window_location(RANGE_START), "rt", encoding="utf-8") as stored:
-        assert [json.loads(line) for line in stored] == [event]
+    page = httpx.Response(200, content=RAW_PAGE).json()  # as the client reads a page
+    zone.write_window(RANGE_START, page, FETCHED_AT)
+    with gzip.open(zone.window_location(RANGE_START), "rb") as stored:
+        assert stored.read() == LANDED_LINE
 
 
 def test_events_outside_the_range_or_without_published_are_kept_aside(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ OKTA_RETENTION = timedelta(days=90)
 def okta_system_log(
     context: dg.AssetExecutionContext, okta: OktaResource, landing: LandingZoneResource
 ) -> dg.MaterializeResult:
-    """Okta System Log events, exactly as Okta sent them, one JSONL.gz file per window.
+    """Okta System Log events as Okta sent them (only the JSON form normalized: compact, UTF-8),
+    one JSONL.gz file per window.
 
     Re-running a window merges with what is already landed (union by uuid), so late events
     are added and nothing is lost.
