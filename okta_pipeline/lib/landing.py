@@ -2,7 +2,7 @@
 
 Events are stored as Okta sent them: every key, value and key order kept, nothing renamed or
 re-typed. Only the JSON form is normalized: one event per line with compact separators,
-non-ASCII as UTF-8 rather than \u escapes, and numbers in their shortest round-trip form
+non-ASCII as UTF-8 instead of escape sequences, and numbers in their shortest round-trip form
 (37.70 is landed as 37.7, -1.5e2 as -150.0). Rewriting a
 window merges what is already stored with what was fetched (union by uuid), so a re-fetch can
 add late events but never lose one. Files are byte-for-byte reproducible: the same events

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import json
+import multiprocessing
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,3 +168,30 @@ def test_events_outside_the_range_or_without_published_are_kept_aside(tmp_path: 
     path = zone.write_unplaceable(RANGE_START, RANGE_END, unplaceable)
     with gzip.open(path, "rt", encoding="utf-8") as kept:
         assert len(kept.readlines()) == 2
+
+
+def _write_batches(root: str, writer: int, batches: int, per_batch: int) -> None:
+    zone = LandingZone(Path(root))
+    for batch in range(batches):
+        first = (writer * batches + batch) * per_batch
+        zone.write_window(
+            RANGE_START, [make_event(n, n) for n in range(first, first + per_batch)], FETCHED_AT
+        )
+
+
+def test_processes_writing_one_window_in_a_directory_lose_no_events(tmp_path: Path) -> None:
+    """A backfill and a re-fetch in two processes landing the same window at once: the file
+    lock makes each merge with the other's result instead of overwriting it."""
+    writers, batches, per_batch = 4, 6, 5
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_write_batches, args=(str(tmp_path), w, batches, per_batch))
+        for w in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    landed = [e["uuid"] for e in LandingZone(tmp_path).read_window(RANGE_START)]
+    assert len(landed) == len(set(landed)) == writers * batches * per_batch
