@@ -199,6 +199,51 @@ resource "aws_ecs_task_definition" "run" {
   }])
 }
 
+# Run once after apply (output opensearch_security_setup_command): as the OpenSearch master user
+# (the admin role), put the okta_pipeline security role and map the run role to it. The domain
+# answers only inside the VPC, so this runs where the pipeline does. Idempotent; no secrets.
+resource "aws_ecs_task_definition" "opensearch_security_setup" {
+  family                   = "${var.name}-opensearch-setup"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.opensearch_admin.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([{
+    name                   = "setup"
+    image                  = local.image
+    essential              = true
+    command                = ["okta-pipeline", "opensearch", "grant-run-role", "--backend-role", aws_iam_role.run.arn]
+    readonlyRootFilesystem = true
+    user                   = "10001:10001"
+    environment = [
+      { name = "OPENSEARCH_URL", value = local.pipeline_environment.OPENSEARCH_URL },
+      { name = "OPENSEARCH_AWS_REGION", value = var.region },
+      { name = "AWS_REGION", value = var.region },
+    ]
+    mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.ecs["opensearch_setup"].name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "setup"
+      }
+    }
+  }])
+}
+
 resource "aws_ecs_service" "webserver" {
   name                   = "${var.name}-webserver"
   cluster                = aws_ecs_cluster.this.id

@@ -4,10 +4,20 @@
 #   daemon       - launch, watch and stop run tasks (EcsRunLauncher, run monitoring)
 #   code_server  - only load definitions and evaluate sensors
 #   run          - the pipeline: land events in S3, write run output, index into OpenSearch
+#   opensearch_admin - the OpenSearch master user: the one-off security setup task, and the
+#                  administrators named in opensearch_admin_principal_arns
 
 locals {
   # Every task of the cluster: the run tasks the launcher starts, and the services' own tasks.
   cluster_tasks = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"
+
+  # The only OpenSearch paths a run deletes: daily Okta log indices past retention
+  # (okta_index_retention; daily_indices("okta-logs") in the code) and this deployment's
+  # monitors that left the catalog (detection_monitors). Nothing else is ever deleted by a run.
+  pipeline_deletes = [
+    "${aws_opensearch_domain.this.arn}/okta-logs-2*",
+    "${aws_opensearch_domain.this.arn}/_plugins/_alerting/monitors/*",
+  ]
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -239,9 +249,72 @@ data "aws_iam_policy_document" "run" {
     actions   = ["kms:GenerateDataKey"]
     resources = [aws_kms_key.this.arn]
   }
+  # What a run may do inside OpenSearch is the okta_pipeline security role (fine-grained access
+  # control; `okta-pipeline opensearch grant-run-role`); IAM narrows what it may send at all.
   statement {
     sid       = "OpenSearch"
-    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+    resources = ["${aws_opensearch_domain.this.arn}/*"]
+  }
+  statement {
+    sid       = "OpenSearchDeletesOnlyWhatThePipelineDeletes"
+    actions   = ["es:ESHttpDelete"]
+    resources = local.pipeline_deletes
+  }
+  # The domain's access policy is a resource policy in this account: on its own it would let
+  # this role send any DELETE, and with SAML on it admits every principal. Explicit denies hold
+  # whatever it says.
+  statement {
+    sid           = "NoOtherOpenSearchDelete"
+    effect        = "Deny"
+    actions       = ["es:ESHttpDelete"]
+    not_resources = local.pipeline_deletes
+  }
+  statement {
+    sid     = "NoOpenSearchSecurityConfiguration"
+    effect  = "Deny"
+    actions = ["es:ESHttp*"]
+    resources = [
+      "${aws_opensearch_domain.this.arn}/_plugins/_security/*",
+      "${aws_opensearch_domain.this.arn}/_opendistro/_security/*",
+    ]
+  }
+}
+
+# The OpenSearch master user. Nothing in the pipeline runs as it: the one-off setup task
+# (`aws_ecs_task_definition.opensearch_security_setup`) maps the run role to its security role,
+# and the administrators in opensearch_admin_principal_arns may assume it for what Dashboards'
+# SAML administrators cannot do. It signs with SigV4; no OpenSearch password exists.
+resource "aws_iam_role" "opensearch_admin" {
+  name_prefix        = "${var.name}-os-admin-"
+  assume_role_policy = data.aws_iam_policy_document.opensearch_admin_assume.json
+}
+
+data "aws_iam_policy_document" "opensearch_admin_assume" {
+  source_policy_documents = [data.aws_iam_policy_document.ecs_tasks_assume.json]
+
+  dynamic "statement" {
+    for_each = length(var.opensearch_admin_principal_arns) > 0 ? [1] : []
+    content {
+      sid     = "NamedAdministrators"
+      actions = ["sts:AssumeRole"]
+      principals {
+        type        = "AWS"
+        identifiers = var.opensearch_admin_principal_arns
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "opensearch_admin" {
+  role   = aws_iam_role.opensearch_admin.id
+  policy = data.aws_iam_policy_document.opensearch_admin.json
+}
+
+data "aws_iam_policy_document" "opensearch_admin" {
+  statement {
+    sid       = "AdministerOpenSearch"
+    actions   = ["es:ESHttp*"]
     resources = ["${aws_opensearch_domain.this.arn}/*"]
   }
 }

@@ -15,6 +15,8 @@ locals {
     daemon      = "/ecs/${var.name}/daemon"
     code_server = "/ecs/${var.name}/code-server"
     run         = "/ecs/${var.name}/runs"
+    # The one-off OpenSearch security setup task (ecs.tf).
+    opensearch_setup = "/ecs/${var.name}/opensearch-setup"
   }
   opensearch_log_groups = {
     AUDIT_LOGS          = "/aws/opensearch/${var.name}/audit"

@@ -1,8 +1,10 @@
 # Amazon OpenSearch Service: in the VPC, fine-grained access control, encrypted at rest and
 # between nodes, HTTPS only with TLS 1.2+, audit and error logs to CloudWatch.
 #
-# The pipeline's run role is the fine-grained access control master user: the pipeline owns
-# its index templates, retention (ISM) policies and detection monitors, and signs requests with
+# The fine-grained access control master user is an admin IAM role (iam.tf), not the pipeline:
+# the runs' role is a backend role mapped to the okta_pipeline security role, which allows what
+# the pipeline does and no more. The mapping is made from inside the VPC by a one-off ECS task
+# running as the admin (ecs.tf; output opensearch_security_setup_command). Everything signs with
 # SigV4, so no OpenSearch password exists to leak or rotate. People log in to Dashboards with
 # SAML (dashboards_saml), where an Okta group is the administrators' backend role.
 
@@ -59,7 +61,7 @@ resource "aws_opensearch_domain" "this" {
     anonymous_auth_enabled         = false
     internal_user_database_enabled = false
     master_user_options {
-      master_user_arn = aws_iam_role.run.arn
+      master_user_arn = aws_iam_role.opensearch_admin.arn
     }
   }
 
@@ -108,12 +110,12 @@ resource "aws_opensearch_domain" "this" {
 # documents for SAML.
 data "aws_iam_policy_document" "opensearch_access" {
   statement {
-    sid       = var.dashboards_saml == null ? "PipelineOnly" : "FineGrainedAccessControlDecides"
+    sid       = var.dashboards_saml == null ? "PipelineAndAdminOnly" : "FineGrainedAccessControlDecides"
     actions   = ["es:ESHttp*"]
     resources = ["arn:${local.partition}:es:${var.region}:${local.account_id}:domain/${var.name}/*"]
     principals {
       type        = "AWS"
-      identifiers = var.dashboards_saml == null ? [aws_iam_role.run.arn] : ["*"]
+      identifiers = var.dashboards_saml == null ? [aws_iam_role.run.arn, aws_iam_role.opensearch_admin.arn] : ["*"]
     }
   }
 }

@@ -46,8 +46,26 @@ output "opensearch_dashboards_url" {
 }
 
 output "pipeline_role_arn" {
-  description = "The run tasks' IAM role: the OpenSearch fine-grained access control master user."
+  description = "The run tasks' IAM role: an OpenSearch backend role mapped to the okta_pipeline security role (not the master user)."
   value       = aws_iam_role.run.arn
+}
+
+output "opensearch_admin_role_arn" {
+  description = "The OpenSearch fine-grained access control master user: the setup task's role, assumable by opensearch_admin_principal_arns."
+  value       = aws_iam_role.opensearch_admin.arn
+}
+
+output "opensearch_security_setup_command" {
+  description = "Run once after the first apply (and after upgrading from a deployment whose run role was the master user): maps the run role to the okta_pipeline security role. Prints the task's ARN; its log is in /ecs/<name>/opensearch-setup."
+  value = join(" ", [
+    "aws ecs run-task",
+    "--region ${var.region}",
+    "--cluster ${aws_ecs_cluster.this.name}",
+    "--launch-type FARGATE",
+    "--task-definition ${aws_ecs_task_definition.opensearch_security_setup.arn}",
+    "--network-configuration 'awsvpcConfiguration={subnets=[${join(",", var.private_subnet_ids)}],securityGroups=[${aws_security_group.dagster.id}],assignPublicIp=DISABLED}'",
+    "--query 'tasks[0].taskArn' --output text",
+  ])
 }
 
 output "ecs_cluster_name" {

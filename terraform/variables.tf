@@ -317,6 +317,17 @@ variable "dashboards_saml" {
   }
 }
 
+variable "opensearch_admin_principal_arns" {
+  type        = list(string)
+  description = "IAM roles or users (ARNs) allowed to assume the OpenSearch admin role, the domain's master user, e.g. a break-glass or platform-team role. Empty (the default): only the one-off security setup task runs as it."
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.opensearch_admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "Each entry must be one IAM role or user ARN (arn:aws:iam::<account>:role/<name>); an account root, a wildcard or a session ARN would hand the master user to more than one named principal."
+  }
+}
+
 variable "create_opensearch_service_linked_role" {
   type        = bool
   description = "Create the AWSServiceRoleForAmazonOpenSearchService role that VPC domains need. Set true only in an account that has never had an OpenSearch VPC domain (the role exists once per account)."

@@ -1,4 +1,5 @@
-"""`okta-pipeline opensearch up|down|status`: the local node, or the configured cluster."""
+"""`okta-pipeline opensearch up|down|status`: the local node, or the configured cluster; and
+`grant-run-role`: the pipeline's security role on a cluster with fine-grained access control."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from okta_pipeline.lib.cluster_endpoint import (
     describe_components,
@@ -14,7 +15,14 @@ from okta_pipeline.lib.cluster_endpoint import (
 )
 from okta_pipeline.lib.local_opensearch import node
 from okta_pipeline.lib.local_opensearch.layout import NodeLayout
-from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
+from okta_pipeline.lib.opensearch.security_roles import (
+    ROLE_NAME,
+    SecuritySetupError,
+    check_backend_roles,
+    grant_run_role,
+    role_document,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +45,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     status = actions.add_parser("status", help="whether the node runs, and its plugins")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=_status)
+
+    grant = actions.add_parser(
+        "grant-run-role",
+        help=f"map the runs' IAM role to the {ROLE_NAME} security role (run as the admin)",
+        description=f"Puts the {ROLE_NAME} role (what the pipeline does, nothing more) and maps "
+        "the given backend roles to it, through the security plugin's REST API; takes them out "
+        "of every other role mapping. Run it as the domain's master user (the ECS setup task "
+        "does); running it again changes nothing.",
+    )
+    grant.add_argument(
+        "--backend-role",
+        dest="backend_roles",
+        action="append",
+        required=True,
+        help="IAM role ARN of the pipeline's runs (repeat for more)",
+    )
+    grant.add_argument("--url", help="the cluster (default: OPENSEARCH_URL, else the local node)")
+    grant.add_argument(
+        "--aws-region", help="sign with SigV4 for this region (default: OPENSEARCH_AWS_REGION)"
+    )
+    grant.add_argument(
+        "--dry-run", action="store_true", help="print the role and mapping; contact nothing"
+    )
+    grant.set_defaults(handler=_grant_run_role)
 
 
 def progress(message: str) -> None:
@@ -99,6 +131,36 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(_format_status(report))
     return 0 if report["running"] else 3
+
+
+def _grant_run_role(args: argparse.Namespace) -> int:
+    try:
+        check_backend_roles(args.backend_roles)
+        if args.dry_run:
+            mapping = {"backend_roles": sorted(set(args.backend_roles)), "users": [], "hosts": []}
+            print(json.dumps({"role": {ROLE_NAME: role_document()}, "mapping": mapping}, indent=2))
+            return 0
+        settings = _security_endpoint(args)
+        for line in grant_run_role(connect(settings), args.backend_roles, settings.url):
+            print(line)
+    except SecuritySetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _security_endpoint(args: argparse.Namespace) -> OpenSearchSettings:
+    """--url or OPENSEARCH_URL (with its credentials), else the running local node; SigV4 when
+    a region is given."""
+    url = args.url or os.environ.get("OPENSEARCH_URL", "").strip()
+    settings = external_endpoint({**os.environ, "OPENSEARCH_URL": url}) if url else None
+    if settings is None:
+        running = node.running_node(NodeLayout.default(os.environ))
+        if running is None:
+            raise SecuritySetupError("no cluster: give --url or set OPENSEARCH_URL")
+        settings = OpenSearchSettings(running.url)
+    region = args.aws_region or os.environ.get("OPENSEARCH_AWS_REGION", "").strip()
+    return replace(settings, aws_region=region) if region else settings
 
 
 def _format_status(report: dict[str, object]) -> str:

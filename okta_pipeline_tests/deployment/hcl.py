@@ -20,6 +20,7 @@ class TerraformConfig:
     locals: Block = field(default_factory=dict)
     resources: list[tuple[str, str, Block]] = field(default_factory=list)
     ephemerals: list[tuple[str, str, Block]] = field(default_factory=list)
+    data: list[tuple[str, str, Block]] = field(default_factory=list)
     terraform: list[Block] = field(default_factory=list)
 
     def resource(self, type_: str, name: str) -> Block:
@@ -27,6 +28,12 @@ class TerraformConfig:
             if (found_type, found_name) == (type_, name):
                 return body
         raise KeyError(f"{type_}.{name}")
+
+    def data_source(self, type_: str, name: str) -> Block:
+        for found_type, found_name, body in self.data:
+            if (found_type, found_name) == (type_, name):
+                return body
+        raise KeyError(f"data.{type_}.{name}")
 
 
 def load_terraform(directory: Path = TERRAFORM_DIR) -> TerraformConfig:
@@ -40,7 +47,12 @@ def load_terraform(directory: Path = TERRAFORM_DIR) -> TerraformConfig:
             config.outputs.update(output)
         for local_block in parsed.get("locals", []):
             config.locals.update(local_block)
-        for kind, into in (("resource", config.resources), ("ephemeral", config.ephemerals)):
+        kinds = (
+            ("resource", config.resources),
+            ("ephemeral", config.ephemerals),
+            ("data", config.data),
+        )
+        for kind, into in kinds:
             for block in parsed.get(kind, []):
                 for type_, named in block.items():
                     for name, body in named.items():

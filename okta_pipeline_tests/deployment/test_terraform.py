@@ -86,6 +86,10 @@ def test_no_monitor_is_managed_by_terraform(terraform: TerraformConfig) -> None:
         assert "monitor" not in type_ or type_ == "aws_iam_role", f"{type_}.{name}"
         assert not type_.startswith(("opensearch_", "elasticsearch_")), f"{type_}.{name}"
     all_hcl = "\n".join(p.read_text() for p in TERRAFORM_DIR.glob("*.tf"))
+    # Its one mention: the IAM path of the monitors a run may delete (iam.tf).
+    all_hcl = all_hcl.replace(
+        '"${aws_opensearch_domain.this.arn}/_plugins/_alerting/monitors/*"', ""
+    )
     assert "_plugins/_alerting" not in all_hcl
 
 
