@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
+from okta_pipeline.defs.opensearch.retention import okta_index_retention
 from okta_pipeline.lib.cluster_endpoint import external_endpoint
 from okta_pipeline.lib.landing import WINDOW
 from okta_pipeline.lib.okta_simulator.events import format_published
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows
+from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import (
     delete_expired_indices,
     ensure_retention_policy,
@@ -25,6 +29,7 @@ from okta_pipeline.lib.opensearch.index_setup import (
 from okta_pipeline.lib.opensearch.okta_index import index_name
 from okta_pipeline_tests.conftest import RetentionProbe
 from okta_pipeline_tests.okta.helpers import recent_window
+from okta_pipeline_tests.opensearch.loading_helpers import resource
 
 
 def explain(opensearch: OpenSearch, index: str) -> dict[str, Any]:
@@ -81,6 +86,29 @@ def test_retention_deletes_indices_by_their_name_date(opensearch: OpenSearch, pr
         opensearch.indices.create(index=name)  # both created now, as a backfill would
     assert delete_expired_indices(opensearch, prefix, retention_days=90) == [old]
     assert opensearch.indices.exists(index=recent) and not opensearch.indices.exists(index=old)
+
+
+def test_the_retention_asset_applies_the_policy_and_deletes_what_is_past_retention(
+    opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch, prefix: str
+) -> None:
+    today = datetime.now(UTC).date()
+    old = f"{prefix}-{today - timedelta(days=40):%Y.%m.%d}"
+    recent = f"{prefix}-{today - timedelta(days=29):%Y.%m.%d}"
+    for name in (old, recent):
+        opensearch.indices.create(index=name)
+    result = dg.materialize(
+        [okta_index_retention],
+        resources={"opensearch": resource(opensearch_endpoint, prefix, retention_days=30)},
+    )
+    metadata = result.asset_materializations_for_node("okta_index_retention")[0].metadata
+    assert metadata["deleted_indices"].value == [old]
+    assert metadata["ism_policy"].value == f"created {retention_policy_id(prefix)}"
+    assert metadata["retention_days"].value == 30
+    assert opensearch.indices.exists(index=recent) and not opensearch.indices.exists(index=old)
+    policy = opensearch.transport.perform_request(
+        "GET", f"/_plugins/_ism/policies/{retention_policy_id(prefix)}"
+    )
+    assert "30d" in json.dumps(policy["policy"]["states"])
 
 
 @pytest.mark.runs_last
