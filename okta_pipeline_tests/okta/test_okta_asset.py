@@ -114,11 +114,26 @@ def test_late_events_are_landed_by_the_lookback_refetch(tmp_path: Path) -> None:
         delay=PersistenceDelay(fast_max_ms=300, late_fraction=0.2, late_max_ms=8 * 60_000),
     )
     start, end = recent_window(span=WINDOW)
+    # The automation asks for the window again at the first re-fetch tick (minutes 4, 19, 34
+    # and 49) more than ten minutes after it closed.
+    tick = end + timedelta(minutes=11)
+    while tick.minute % 15 != 4:
+        tick += timedelta(minutes=1)
+    defs = build_definitions(DeploymentSettings())
+    with dg.instance_for_test() as instance:
+        before = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=tick - timedelta(minutes=1)
+        )
+        at_tick = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=before.cursor, evaluation_time=tick
+        )
+        requested = set(at_tick.get_requested_partitions(dg.AssetKey("okta_system_log")))
+    assert start.strftime(PARTITION_FORMAT) in requested
     simulated_now = [end.timestamp() + 60]  # first fetch: one minute after the window closed
     with running_simulator(source=org, clock=lambda: simulated_now[0]) as (_, base_url):
         first = materialize(base_url, tmp_path, start, end)
         after_first = landed_uuids(tmp_path, start, end)
-        simulated_now[0] = end.timestamp() + 15 * 60  # the lookback re-fetch, 15 minutes on
+        simulated_now[0] = tick.timestamp()  # the re-fetch the automation asked for
         second = materialize(base_url, tmp_path, start, end)
     assert first.success and second.success
     everything = source_uuids(org, start, end)
