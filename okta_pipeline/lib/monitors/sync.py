@@ -109,15 +109,20 @@ class MonitorSync:
     def _scan(self) -> tuple[dict[str, StoredMonitor], list[StoredMonitor]]:
         """This owner's monitors by detection id, and any second monitor of one detection
         (left by an interrupted sync)."""
-        response = self.client.transport.perform_request(
-            "POST",
-            f"{MONITORS}/_search",
-            body={
-                "size": SEARCH_SIZE,
-                "seq_no_primary_term": True,
-                "query": {"bool": {"filter": [{"term": {"monitor.type": "monitor"}}]}},
-            },
-        )
+        try:
+            response = self.client.transport.perform_request(
+                "POST",
+                f"{MONITORS}/_search",
+                body={
+                    "size": SEARCH_SIZE,
+                    "seq_no_primary_term": True,
+                    "query": {"bool": {"filter": [{"term": {"monitor.type": "monitor"}}]}},
+                },
+            )
+        except os_errors.NotFoundError:
+            # Alerting creates its config index with the first monitor: a cluster that never
+            # had one answers the search with 404 (index not found), meaning none are stored.
+            return {}, []
         found: dict[str, StoredMonitor] = {}
         duplicates: list[StoredMonitor] = []
         for hit in response["hits"]["hits"]:
