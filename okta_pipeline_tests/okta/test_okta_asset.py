@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
-from okta_pipeline.lib.okta_simulator.sources import PersistenceDelay, SimulatedOrg
+from okta_pipeline.lib.okta_simulator.sources import PersistenceDelay, SimulatedOrg, StoredEvent
 from okta_pipeline_tests.okta.helpers import (
     PARTITION_FORMAT,
     TOKEN,
@@ -290,3 +293,42 @@ def test_the_retention_horizon_refuses_only_what_okta_no_longer_has() -> None:
     refuse_beyond_retention(now - timedelta(days=90), now, now)  # just within: fetched
     with pytest.raises(dg.Failure, match="Backfill from 2026-09-02-12:05 on"):
         refuse_beyond_retention(now - timedelta(days=90, minutes=5), now, now)
+
+
+class WithUnreadablePublished:
+    """An org whose events include one whose `published` no longer parses, as a malformed
+    event from Okta would arrive."""
+
+    def __init__(self, org: SimulatedOrg, start: datetime) -> None:
+        self.org = org
+        self.max_persistence_delay_ms = org.max_persistence_delay_ms
+        published_ms = int(start.timestamp() * 1000) + 1_000
+        self.broken = StoredEvent(
+            published_ms,
+            "unplaceable-1",
+            published_ms,
+            {"uuid": "unplaceable-1", "published": "yesterday", "eventType": "user.session.start"},
+        )
+
+    def published_between(self, start_ms: int, end_ms: int) -> Iterator[StoredEvent]:
+        events = list(self.org.published_between(start_ms, end_ms))
+        if start_ms <= self.broken.published_ms < end_ms:
+            events = sorted([*events, self.broken], key=lambda s: s.sort_key)
+        yield from events
+
+
+def test_an_event_without_a_parseable_published_is_kept_aside_and_reported(
+    tmp_path: Path,
+) -> None:
+    start, end = recent_window(span=2 * WINDOW)
+    org = SimulatedOrg(seed=47, events_per_minute=30)
+    source = WithUnreadablePublished(org, start)
+    with running_simulator(source=source) as (_, base_url):
+        result = materialize(base_url, tmp_path, start, end)
+    assert result.success
+    metadata = result.asset_materializations_for_node("okta_system_log")[0].metadata
+    assert metadata["unplaceable_events"].value == 1
+    assert set(landed_uuids(tmp_path, start, end)) == source_uuids(org, start, end)
+    (kept,) = (tmp_path / "okta_system_log" / "_unplaceable").glob("*.jsonl.gz")
+    with gzip.open(kept, "rt", encoding="utf-8") as lines:
+        assert [json.loads(line) for line in lines] == [source.broken.event]
