@@ -20,7 +20,6 @@ from okta_pipeline.defs.deployment import (
     read_partitions_start,
     resolve_partitions_start,
 )
-from okta_pipeline.defs.okta.assets import OKTA_RETENTION
 from okta_pipeline.defs.partition_horizon import (
     MAX_PARTITIONS,
     WINDOW,
@@ -28,7 +27,6 @@ from okta_pipeline.defs.partition_horizon import (
     fetchable_from,
     partition_count,
 )
-from okta_pipeline.defs.partition_horizon import OKTA_RETENTION as HORIZON_RETENTION
 from okta_pipeline.defs.partitions import five_minute_partitions
 
 NOW = datetime(2026, 12, 2, 3, 16, tzinfo=UTC)
@@ -67,10 +65,6 @@ def test_the_default_moves_once_a_month_and_keeps_the_count_bounded() -> None:
     assert len(moves) == 24
     assert all(move.day == 1 and move.hour == 0 for move in moves)
     assert moves == sorted(moves)
-
-
-def test_okta_retention_is_the_one_the_okta_asset_refuses_beyond() -> None:
-    assert HORIZON_RETENTION == OKTA_RETENTION
 
 
 def test_a_date_or_a_partition_key_is_read_as_utc() -> None:

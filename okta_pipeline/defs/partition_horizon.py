@@ -12,9 +12,7 @@ PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
 """A partition's key: `2026-11-22-10:05` is the window [10:05, 10:10) UTC."""
 WINDOW = timedelta(minutes=5)
 OKTA_RETENTION = timedelta(days=90)
-"""How long Okta keeps its System Log; `okta_system_log` refuses older windows (the same 90 days
-as `OKTA_RETENTION` in `okta/assets.py`, which cannot be imported here: it imports the
-partitions)."""
+"""How long Okta keeps its System Log; `okta_system_log` refuses older windows."""
 MAX_PARTITIONS = 100_000
 """Past about this many partitions per asset, Dagster's UI and daemon slow down."""
 MAX_SPAN = MAX_PARTITIONS * WINDOW

@@ -6,13 +6,12 @@ import dagster as dg
 
 from okta_pipeline.defs.okta.automation import fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.defs.partition_horizon import OKTA_RETENTION
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import split_into_windows
 
 DAY_OF_WINDOWS = 288
-OKTA_RETENTION = timedelta(days=90)
-"""How long Okta keeps its System Log: older windows cannot be fetched."""
 
 
 @dg.asset(
