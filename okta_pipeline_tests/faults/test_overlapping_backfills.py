@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 from opensearchpy import OpenSearch
 
 from okta_pipeline.lib.landing import WINDOW, LandingZone
@@ -34,6 +35,10 @@ def test_overlapping_backfills_beside_the_automation_converge(
     second_range = (start + timedelta(hours=8), end)
     home, landing, report = tmp_path / "dagster", tmp_path / "landing", tmp_path / "report.json"
     home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    # Create the instance's storage once: three processes creating it at once race on its schema.
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     env = {"DAGSTER_HOME": str(home)}
     try:
         with running_simulator(SHARED_OKTA, source=ORG) as (app, base_url):
