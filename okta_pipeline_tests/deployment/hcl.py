@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hcl2
+import pytest
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
 
@@ -81,3 +87,32 @@ def unquote(text: str) -> str:
     if len(text) >= 2 and text.startswith('"') and text.endswith('"') and '"' not in text[1:-1]:
         return text[1:-1]
     return text
+
+
+def evaluate(expression: str, values: Mapping[str, str]) -> str:
+    """What Terraform computes for a `${...}` expression of the configuration once each
+    reference in `values` is replaced by its HCL literal (`terraform console`, no state). The
+    test is skipped where Terraform is not installed."""
+    terraform_cli = shutil.which("terraform")
+    if terraform_cli is None:
+        pytest.skip("Terraform is not installed: the expression cannot be evaluated")
+    expression = expression.removeprefix("${").removesuffix("}")
+    for reference, value in values.items():
+        expression = expression.replace(reference, value)
+    evaluated = subprocess.run(
+        [terraform_cli, "console"],
+        input=expression,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tempfile.mkdtemp(),
+    )
+    return evaluated.stdout.strip()
+
+
+def validation_accepts(config: TerraformConfig, variable: str, value: Any) -> bool:
+    """Whether the variable's first validation condition holds for `value` (None is null)."""
+    condition = config.variables[variable]["validation"][0]["condition"]
+    literal = "null" if value is None else json.dumps(value)
+    return evaluate(condition, {f"var.{variable}": literal}) == "true"

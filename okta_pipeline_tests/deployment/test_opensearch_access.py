@@ -9,9 +9,6 @@ import ast
 import json
 import re
 import shlex
-import shutil
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -31,7 +28,13 @@ from okta_pipeline.lib.monitors.sync import MONITORS, MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 from okta_pipeline.lib.opensearch.index_setup import delete_expired_indices
 from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices
-from okta_pipeline_tests.deployment.hcl import TERRAFORM_DIR, TerraformConfig, load_terraform
+from okta_pipeline_tests.deployment.hcl import (
+    TERRAFORM_DIR,
+    TerraformConfig,
+    evaluate,
+    load_terraform,
+    validation_accepts,
+)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "okta_pipeline"
 DOMAIN = "${aws_opensearch_domain.this.arn}"
@@ -272,9 +275,6 @@ def test_the_setup_command_output_is_one_runnable_aws_cli_command(
 ) -> None:
     """The output, evaluated by Terraform with sample values, splits into the arguments of
     `aws ecs run-task` in the VPC where the domain answers."""
-    terraform_cli = shutil.which("terraform")
-    if terraform_cli is None:
-        pytest.skip("Terraform is not installed: the output cannot be evaluated")
     expression = terraform.outputs["opensearch_security_setup_command"]["value"]
     samples = {
         "var.region": '"eu-west-1"',
@@ -285,19 +285,7 @@ def test_the_setup_command_output_is_one_runnable_aws_cli_command(
         ),
         "aws_security_group.dagster.id": '"sg-0ccc3333"',
     }
-    expression = expression.removeprefix("${").removesuffix("}")
-    for reference, value in samples.items():
-        expression = expression.replace(reference, value)
-    evaluated = subprocess.run(
-        [terraform_cli, "console"],
-        input=expression,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=tempfile.mkdtemp(),
-    )
-    argv = shlex.split(json.loads(evaluated.stdout.strip()))
+    argv = shlex.split(json.loads(evaluate(expression, samples)))
     assert argv[:3] == ["aws", "ecs", "run-task"]
     options = dict(zip(argv[3::2], argv[4::2], strict=True))
     assert options == {
@@ -331,27 +319,9 @@ def test_the_setup_command_output_is_one_runnable_aws_cli_command(
 def test_admin_principals_are_named_roles_or_users_only(
     terraform: TerraformConfig, arns: list[str], accepted: bool
 ) -> None:
-    terraform_cli = shutil.which("terraform")
-    if terraform_cli is None:
-        pytest.skip("Terraform is not installed: the condition cannot be evaluated")
     variable = terraform.variables["opensearch_admin_principal_arns"]
     assert variable["default"] == []
-    condition = variable["validation"][0]["condition"]
-    expression = (
-        condition.removeprefix("${")
-        .removesuffix("}")
-        .replace("var.opensearch_admin_principal_arns", json.dumps(arns))
-    )
-    evaluated = subprocess.run(
-        [terraform_cli, "console"],
-        input=expression,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=tempfile.mkdtemp(),
-    )
-    assert evaluated.stdout.strip() == str(accepted).lower(), evaluated.stderr
+    assert validation_accepts(terraform, "opensearch_admin_principal_arns", arns) is accepted
 
 
 def test_the_readme_gives_the_order_and_the_upgrade(terraform: TerraformConfig) -> None:

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +19,13 @@ import pytest
 
 from okta_pipeline.definitions import build_definitions
 from okta_pipeline.defs.deployment import DeploymentSettings
-from okta_pipeline_tests.deployment.hcl import TERRAFORM_DIR, TerraformConfig, load_terraform, plain
+from okta_pipeline_tests.deployment.hcl import (
+    TERRAFORM_DIR,
+    TerraformConfig,
+    load_terraform,
+    plain,
+    validation_accepts,
+)
 
 SECRET_WORDS = re.compile(r"password|token|secret|private_key|api_key|credential", re.IGNORECASE)
 # Arguments that would put a secret value into the state file; the write-only (_wo) forms don't.
@@ -158,25 +163,7 @@ def test_ui_allowlist_refuses_the_internet_and_ranges_nearly_as_wide(
     terraform: TerraformConfig, cidrs: list[str], accepted: bool
 ) -> None:
     """The variable's own validation, evaluated by Terraform on sample ranges."""
-    terraform_cli = shutil.which("terraform")
-    if terraform_cli is None:
-        pytest.skip("Terraform is not installed: the condition cannot be evaluated")
-    condition = terraform.variables["ui_allowed_cidrs"]["validation"][0]["condition"]
-    expression = (
-        condition.removeprefix("${")
-        .removesuffix("}")
-        .replace("var.ui_allowed_cidrs", json.dumps(cidrs))
-    )
-    evaluated = subprocess.run(
-        [terraform_cli, "console"],
-        input=expression,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=tempfile.mkdtemp(),
-    )
-    assert evaluated.stdout.strip() == str(accepted).lower(), evaluated.stderr
+    assert validation_accepts(terraform, "ui_allowed_cidrs", cidrs) is accepted
 
 
 @pytest.mark.parametrize(
@@ -196,25 +183,7 @@ def test_the_partitions_start_is_null_a_date_or_an_aligned_partition_key(
     terraform: TerraformConfig, value: str | None, accepted: bool
 ) -> None:
     """The variable's own validation, evaluated by Terraform; null leaves the setting unset."""
-    terraform_cli = shutil.which("terraform")
-    if terraform_cli is None:
-        pytest.skip("Terraform is not installed: the condition cannot be evaluated")
-    condition = terraform.variables["partitions_start"]["validation"][0]["condition"]
-    expression = (
-        condition.removeprefix("${")
-        .removesuffix("}")
-        .replace("var.partitions_start", "null" if value is None else json.dumps(value))
-    )
-    evaluated = subprocess.run(
-        [terraform_cli, "console"],
-        input=expression,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=tempfile.mkdtemp(),
-    )
-    assert evaluated.stdout.strip() == str(accepted).lower(), evaluated.stderr
+    assert validation_accepts(terraform, "partitions_start", value) is accepted
     environment = terraform.locals["pipeline_environment"]
     setting = environment["OKTA_PIPELINE_PARTITIONS_START"]
     assert setting == '${var.partitions_start == null ? "" : var.partitions_start}'
