@@ -19,11 +19,9 @@ from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
-from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
-from okta_pipeline.lib.landing import WINDOW
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+from okta_pipeline_tests.faults.automation import QUIET
+from okta_pipeline_tests.okta.helpers import range_tags
 
 
 def resources(
@@ -38,13 +36,6 @@ def resources(
     }
 
 
-def range_tags(first: datetime, last: datetime) -> dict[str, str]:
-    return {
-        "dagster/asset_partition_range_start": first.strftime(PARTITION_FORMAT),
-        "dagster/asset_partition_range_end": last.strftime(PARTITION_FORMAT),
-    }
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     for name in ("start", "end", "okta_url", "token", "landing", "opensearch", "prefix"):
@@ -52,7 +43,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--chunk-bytes", type=int, default=5 * 1024 * 1024)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    first, last = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end) - WINDOW
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = dg.materialize(
         [okta_system_log, opensearch_okta_logs],
@@ -60,7 +50,7 @@ def main(argv: list[str]) -> int:
         resources=resources(
             args.okta_url, args.token, args.landing, args.opensearch, args.prefix, args.chunk_bytes
         ),
-        tags=range_tags(first, last),
+        tags=range_tags(datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)),
         run_config=QUIET,
         raise_on_error=False,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from opensearchpy import OpenSearch
 
 from okta_pipeline.lib.landing import LandingZone
+from okta_pipeline.lib.okta_simulator.sources import EventSource
 from okta_pipeline_tests.opensearch.loading_helpers import count
 
 COLUMNS = ("scenario", "expected", "landed", "indexed", "duplicates", "over budget", "clean")
@@ -72,6 +73,17 @@ def measure(
     )
     ROWS.append(outcome)
     return outcome
+
+
+def published_uuids(source: EventSource, windows: Iterable[tuple[datetime, datetime]]) -> set[str]:
+    """The truth: uuids of the events `source` publishes in each [start, end) of `windows`."""
+    return {
+        stored.uuid
+        for start, end in windows
+        for stored in source.published_between(
+            int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        )
+    }
 
 
 def landed_uuids(zone: LandingZone, start: datetime, end: datetime) -> list[str]:

@@ -16,7 +16,7 @@ from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
-from okta_pipeline_tests.faults.outcome import measure
+from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
 from okta_pipeline_tests.opensearch.loading_helpers import count, load
 
@@ -64,8 +64,7 @@ def test_a_truncated_window_is_reported_then_repaired_by_a_refetch_losing_nothin
 
     again = load(opensearch_endpoint, prefix, tmp_path, start, end)
     assert again.success
-    millis = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    assert truth == {s.uuid for s in ORG.published_between(*millis)}
+    assert truth == published_uuids(ORG, [(start, end)])
     outcome = measure(
         "truncated landed file, re-fetched",
         truth,

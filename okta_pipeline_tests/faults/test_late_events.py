@@ -7,9 +7,7 @@ Every fetch is requested by the project's own automation conditions
 
 from __future__ import annotations
 
-import heapq
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,32 +31,25 @@ from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline_tests.detections.example_events import example_events
-from okta_pipeline_tests.faults.automation_child import contiguous
-from okta_pipeline_tests.faults.outcome import landed_uuids, landed_windows, measure
-from okta_pipeline_tests.okta.helpers import TOKEN, running_simulator
+from okta_pipeline_tests.faults.automation import Automation
+from okta_pipeline_tests.faults.outcome import (
+    landed_uuids,
+    landed_windows,
+    measure,
+    published_uuids,
+)
+from okta_pipeline_tests.okta.helpers import (
+    PARTITION_FORMAT,
+    TOKEN,
+    WithExtraEvents,
+    running_simulator,
+)
 
 ASSETS = (okta_system_log, opensearch_okta_logs, okta_detections)
 LATE = {
     "Okta API token created": timedelta(hours=2),
     "Okta super administrator role granted": timedelta(hours=20),
 }
-
-
-class WithLateEvents:
-    """An org's events, plus some that Okta persists long after they were published."""
-
-    def __init__(self, org: SimulatedOrg, late: list[StoredEvent]) -> None:
-        self.org = org
-        self.late = sorted(late, key=lambda s: s.sort_key)
-        self.max_persistence_delay_ms = max(
-            [org.max_persistence_delay_ms, *(s.persisted_ms - s.published_ms for s in late)]
-        )
-
-    def published_between(self, start_ms: int, end_ms: int) -> Iterator[StoredEvent]:
-        late = [s for s in self.late if start_ms <= s.published_ms < end_ms]
-        yield from heapq.merge(
-            self.org.published_between(start_ms, end_ms), late, key=lambda s: s.sort_key
-        )
 
 
 def late_events(anchor: datetime) -> list[StoredEvent]:
@@ -85,73 +76,19 @@ def previous_daily_refetch(now: datetime) -> datetime:
     return tick if tick <= now - timedelta(days=1) else tick - timedelta(days=1)
 
 
-class Automation:
-    """The project's automation conditions, evaluated at chosen times, their requests launched."""
-
-    def __init__(self, resources: dict[str, Any]) -> None:
-        self.defs = build_definitions(DeploymentSettings())
-        self.resources = resources
-        self.instance = dg.DagsterInstance.ephemeral()
-        self.cursor: Any = None
-        self.requested: dict[str, set[str]] = {
-            asset.key.to_user_string(): set() for asset in ASSETS
-        }
-
-    def tick(self, moment: datetime) -> dict[str, set[str]]:
-        """Evaluate at `moment` and run what is requested, again 30 s later until nothing is."""
-        launched: dict[str, set[str]] = {name: set() for name in self.requested}
-        while True:
-            result = dg.evaluate_automation_conditions(
-                defs=self.defs, instance=self.instance, cursor=self.cursor, evaluation_time=moment
-            )
-            self.cursor = result.cursor
-            asked = {
-                asset: {str(k) for k in result.get_requested_partitions(asset.key)}
-                for asset in ASSETS
-            }
-            if not any(asked.values()):
-                return launched
-            for asset, keys in asked.items():
-                launched[asset.key.to_user_string()] |= keys
-                self.requested[asset.key.to_user_string()] |= keys
-                for first, last in contiguous(sorted(keys)):
-                    run(asset, self.resources, self.instance, first, last)
-            moment += timedelta(seconds=30)
-
-
-def run(
-    asset: dg.AssetsDefinition,
-    resources: dict[str, Any],
-    instance: dg.DagsterInstance,
-    first: datetime,
-    last: datetime,
-) -> None:
-    result = dg.materialize(
-        [asset],
-        instance=instance,
-        resources=resources,
-        tags={
-            "dagster/asset_partition_range_start": first.strftime("%Y-%m-%d-%H:%M"),
-            "dagster/asset_partition_range_end": last.strftime("%Y-%m-%d-%H:%M"),
-        },
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-    )
-    assert result.success
-
-
 def sent_again(
     instance: dg.DagsterInstance, start: datetime, end: datetime
 ) -> dict[datetime, bool]:
     """Whether the latest load of each window in [start, end) sent its events again."""
     keys = [
-        (start + n * WINDOW).strftime("%Y-%m-%d-%H:%M") for n in range(int((end - start) / WINDOW))
+        (start + n * WINDOW).strftime(PARTITION_FORMAT) for n in range(int((end - start) / WINDOW))
     ]
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=opensearch_okta_logs.key, asset_partitions=keys), limit=1000
     ).records  # newest first
     latest: dict[datetime, bool] = {}
     for record in records:
-        moment = datetime.strptime(str(record.partition_key), "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+        moment = datetime.strptime(str(record.partition_key), PARTITION_FORMAT).replace(tzinfo=UTC)
         materialization = record.asset_materialization
         if moment not in latest and materialization is not None:
             latest[moment] = bool(materialization.metadata["sent_again"].value)
@@ -184,7 +121,7 @@ def test_events_two_and_twenty_hours_late_are_landed_loaded_and_detected(
     end = start + 6 * WINDOW
     late = late_events(start)
     late_uuids = {s.uuid for s in late}
-    source = WithLateEvents(SimulatedOrg(seed=101, events_per_minute=2), late)
+    source = WithExtraEvents(SimulatedOrg(seed=101, events_per_minute=2), late)
     simulated_now = [end + timedelta(minutes=2)]
     zone = LandingZone(tmp_path)
     try:
@@ -192,26 +129,30 @@ def test_events_two_and_twenty_hours_late_are_landed_loaded_and_detected(
             app,
             base_url,
         ):
+            resources = {
+                "okta": OktaResource(base_url=base_url, api_token=TOKEN),
+                "landing": LandingZoneResource(root=str(tmp_path)),
+                "opensearch": OpenSearchResource(
+                    url=opensearch_endpoint.url, index_prefix=logs, findings_prefix=findings
+                ),
+                "detections": DetectionsResource(),
+            }
             automation = Automation(
-                {
-                    "okta": OktaResource(base_url=base_url, api_token=TOKEN),
-                    "landing": LandingZoneResource(root=str(tmp_path)),
-                    "opensearch": OpenSearchResource(
-                        url=opensearch_endpoint.url, index_prefix=logs, findings_prefix=findings
-                    ),
-                    "detections": DetectionsResource(),
-                }
+                build_definitions(DeploymentSettings()),
+                ASSETS,
+                resources,
+                dg.DagsterInstance.ephemeral(),
             )
             automation.tick(simulated_now[0] - timedelta(seconds=30))  # the cursor's start
             # A backfill fetches, loads and detects the six windows two minutes after they close.
             for asset in ASSETS:
-                run(asset, automation.resources, automation.instance, start, end - WINDOW)
+                assert automation.run(asset, start, end - WINDOW)
             # The hour's re-fetches and the hourly catch-up, for two hours.
             for minutes in range(30, 121, 30):
                 simulated_now[0] = end + timedelta(minutes=minutes)
                 automation.tick(simulated_now[0])
             refetched = {
-                datetime.strptime(k, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+                datetime.strptime(k, PARTITION_FORMAT).replace(tzinfo=UTC)
                 for k in automation.requested["okta_system_log"]
             }
             assert {start + n * WINDOW for n in range(6)} <= refetched
@@ -220,27 +161,21 @@ def test_events_two_and_twenty_hours_late_are_landed_loaded_and_detected(
             simulated_now[0] = daily + timedelta(seconds=30)
             at_daily = automation.tick(simulated_now[0])
             over_budget = app.rate_limiter.rejected
-        windows = landed_windows(tmp_path)
-        truth = {
-            s.uuid
-            for w in windows
-            for s in source.published_between(
-                int(w.timestamp() * 1000), int((w + WINDOW).timestamp() * 1000)
-            )
-        }
+        windows = [(w, w + WINDOW) for w in sorted(landed_windows(tmp_path))]
         outcome = measure(
             "events 2 h and 20 h late, to detection",
-            truth,
+            published_uuids(source, windows),
             zone,
-            [(w, w + WINDOW) for w in sorted(windows)],
+            windows,
             opensearch,
             logs,
             over_budget,
         )
         assert outcome.clean, outcome
+        assert automation.failed_runs == 0
         assert late_uuids <= set(landed_uuids(zone, start, end))
         assert {
-            w.strftime("%Y-%m-%d-%H:%M") for w in (start + n * WINDOW for n in range(6))
+            w.strftime(PARTITION_FORMAT) for w in (start + n * WINDOW for n in range(6))
         } <= at_daily["okta_system_log"]
         # The load sent again only the two windows the late events changed.
         assert sent_again(automation.instance, start, end) == {

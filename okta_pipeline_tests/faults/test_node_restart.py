@@ -19,7 +19,7 @@ from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
-from okta_pipeline_tests.faults.outcome import measure
+from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.processes import child, finished, stderr_of, wait_until
 from okta_pipeline_tests.okta.helpers import TOKEN, recent_window, running_simulator
 from okta_pipeline_tests.opensearch.loading_helpers import count
@@ -53,8 +53,7 @@ def test_the_node_restarted_mid_load_loses_and_doubles_nothing(
             again = child("child", args)
             assert finished(again, timeout=300) == 0, stderr_of(again)
             over_budget = app.rate_limiter.rejected
-        millis = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-        truth = {s.uuid for s in ORG.published_between(*millis)}
+        truth = published_uuids(ORG, [(start, end)])
         outcome = measure(
             "node restarted mid-load, run again",
             truth,

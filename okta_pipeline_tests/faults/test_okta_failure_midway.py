@@ -20,7 +20,7 @@ from okta_pipeline.lib.landing import LandingZone
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
-from okta_pipeline_tests.faults.outcome import landed_uuids, measure
+from okta_pipeline_tests.faults.outcome import landed_uuids, measure, published_uuids
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
 
 ORG = SimulatedOrg(seed=89, events_per_minute=60)
@@ -65,8 +65,7 @@ def test_okta_failing_partway_through_a_range_loses_nothing_landed(
         over_budget = app.rate_limiter.rejected
     failure = first.failure_data_for_node("okta_system_log")
     assert failure is not None and "Okta kept failing after 6 attempts" in str(failure.error)
-    millis = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    truth = {s.uuid for s in ORG.published_between(*millis)}
+    truth = published_uuids(ORG, [(start, end)])
     assert 3000 <= len(kept) < len(truth)  # the pages before the failure were landed
     assert again.success
     outcome = measure(

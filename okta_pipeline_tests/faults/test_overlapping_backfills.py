@@ -17,7 +17,7 @@ from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
-from okta_pipeline_tests.faults.outcome import landed_windows, measure
+from okta_pipeline_tests.faults.outcome import landed_windows, measure, published_uuids
 from okta_pipeline_tests.faults.processes import child, finished, stderr_of
 from okta_pipeline_tests.okta.helpers import TOKEN, recent_window, running_simulator
 
@@ -58,18 +58,12 @@ def test_overlapping_backfills_beside_the_automation_converge(
         windows = landed_windows(landing) | {
             start + n * WINDOW for n in range(int((end - start) / WINDOW))
         }
-        truth = {
-            stored.uuid
-            for moment in windows
-            for stored in ORG.published_between(
-                int(moment.timestamp() * 1000), int((moment + WINDOW).timestamp() * 1000)
-            )
-        }
+        ranges = [(moment, moment + WINDOW) for moment in sorted(windows)]
         outcome = measure(
             "two overlapping backfills and the automation",
-            truth,
+            published_uuids(ORG, ranges),
             LandingZone(landing),
-            [(moment, moment + WINDOW) for moment in sorted(windows)],
+            ranges,
             opensearch,
             prefix,
             over_budget,

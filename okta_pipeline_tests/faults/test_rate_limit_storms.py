@@ -30,7 +30,7 @@ from okta_pipeline.lib.okta.client import OktaLogClient
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
-from okta_pipeline_tests.faults.outcome import measure
+from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.throttling_proxy import ThrottlingProxy
 from okta_pipeline_tests.faults.virtual_time import SkippingClock
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
@@ -84,13 +84,6 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     return {key: value.value for key, value in event.metadata.items()}
 
 
-def truth(start: datetime, end: datetime) -> set[str]:
-    return {
-        s.uuid
-        for s in ORG.published_between(int(start.timestamp() * 1000), int(end.timestamp() * 1000))
-    }
-
-
 def test_a_ten_minute_okta_storm_slows_the_fetch_and_loses_nothing(
     clock: SkippingClock,
     opensearch_endpoint: OpenSearchSettings,
@@ -121,7 +114,7 @@ def test_a_ten_minute_okta_storm_slows_the_fetch_and_loses_nothing(
     fetched = metadata(result, "okta_system_log")
     outcome = measure(
         "Okta answers 429 for 10 minutes",
-        truth(start, end),
+        published_uuids(ORG, [(start, end)]),
         LandingZone(tmp_path),
         [(start, end)],
         opensearch,
@@ -162,7 +155,7 @@ def test_a_ten_minute_opensearch_storm_slows_the_load_and_dead_letters_nothing(
     loaded = metadata(result, "opensearch_okta_logs")
     outcome = measure(
         "OpenSearch answers 429 for 10 minutes",
-        truth(start, end),
+        published_uuids(ORG, [(start, end)]),
         LandingZone(tmp_path),
         [(start, end)],
         opensearch,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import heapq
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from okta_pipeline.lib.okta.credentials import public_jwk
 from okta_pipeline.lib.okta_simulator.api import SimulatorApp
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
-from okta_pipeline.lib.okta_simulator.sources import EventSource
+from okta_pipeline.lib.okta_simulator.sources import EventSource, StoredEvent
 
 TOKEN = "test-ssws-token-value"
 PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
@@ -37,6 +38,26 @@ def running_simulator(
     app = build_app(options, source=source, **{k: v for k, v in clocks.items() if v})
     with SimulatorServer(app) as server:
         yield app, server.base_url
+
+
+class WithExtraEvents:
+    """A source's events plus `extra` ones (persisted late, malformed...), in published order."""
+
+    def __init__(self, source: EventSource, extra: Iterable[StoredEvent]) -> None:
+        self.source = source
+        self.extra = sorted(extra, key=lambda s: s.sort_key)
+        self.max_persistence_delay_ms = max(
+            [
+                source.max_persistence_delay_ms,
+                *(s.persisted_ms - s.published_ms for s in self.extra),
+            ]
+        )
+
+    def published_between(self, start_ms: int, end_ms: int) -> Iterator[StoredEvent]:
+        extra = [s for s in self.extra if start_ms <= s.published_ms < end_ms]
+        yield from heapq.merge(
+            self.source.published_between(start_ms, end_ms), extra, key=lambda s: s.sort_key
+        )
 
 
 def recent_window(

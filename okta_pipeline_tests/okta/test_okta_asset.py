@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from okta_pipeline.lib.okta_simulator.sources import PersistenceDelay, Simulated
 from okta_pipeline_tests.okta.helpers import (
     PARTITION_FORMAT,
     TOKEN,
+    WithExtraEvents,
     range_tags,
     recent_window,
     running_simulator,
@@ -295,34 +295,16 @@ def test_the_retention_horizon_refuses_only_what_okta_no_longer_has() -> None:
         refuse_beyond_retention(now - timedelta(days=90, minutes=5), now, now)
 
 
-class WithUnreadablePublished:
-    """An org whose events include one whose `published` no longer parses, as a malformed
-    event from Okta would arrive."""
-
-    def __init__(self, org: SimulatedOrg, start: datetime) -> None:
-        self.org = org
-        self.max_persistence_delay_ms = org.max_persistence_delay_ms
-        published_ms = int(start.timestamp() * 1000) + 1_000
-        self.broken = StoredEvent(
-            published_ms,
-            "unplaceable-1",
-            published_ms,
-            {"uuid": "unplaceable-1", "published": "yesterday", "eventType": "user.session.start"},
-        )
-
-    def published_between(self, start_ms: int, end_ms: int) -> Iterator[StoredEvent]:
-        events = list(self.org.published_between(start_ms, end_ms))
-        if start_ms <= self.broken.published_ms < end_ms:
-            events = sorted([*events, self.broken], key=lambda s: s.sort_key)
-        yield from events
-
-
 def test_an_event_without_a_parseable_published_is_kept_aside_and_reported(
     tmp_path: Path,
 ) -> None:
     start, end = recent_window(span=2 * WINDOW)
     org = SimulatedOrg(seed=47, events_per_minute=30)
-    source = WithUnreadablePublished(org, start)
+    published_ms = int(start.timestamp() * 1000) + 1_000
+    broken = {"uuid": "unplaceable-1", "published": "yesterday", "eventType": "user.session.start"}
+    source = WithExtraEvents(
+        org, [StoredEvent(published_ms, "unplaceable-1", published_ms, broken)]
+    )
     with running_simulator(source=source) as (_, base_url):
         result = materialize(base_url, tmp_path, start, end)
     assert result.success
@@ -331,4 +313,4 @@ def test_an_event_without_a_parseable_published_is_kept_aside_and_reported(
     assert set(landed_uuids(tmp_path, start, end)) == source_uuids(org, start, end)
     (kept,) = (tmp_path / "okta_system_log" / "_unplaceable").glob("*.jsonl.gz")
     with gzip.open(kept, "rt", encoding="utf-8") as lines:
-        assert [json.loads(line) for line in lines] == [source.broken.event]
+        assert [json.loads(line) for line in lines] == [broken]

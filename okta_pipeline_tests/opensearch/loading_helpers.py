@@ -39,27 +39,39 @@ def land(root: Path, org: SimulatedOrg, start: datetime, end: datetime) -> list[
 
 
 def load(
-    endpoint: OpenSearchSettings, prefix: str, root: Path, start: datetime, end: datetime
+    endpoint: OpenSearchSettings,
+    prefix: str,
+    root: Path,
+    start: datetime,
+    end: datetime,
+    instance: dg.DagsterInstance | None = None,
+    reload_unchanged_windows: bool = False,
 ) -> dg.ExecuteInProcessResult:
+    """Run the load over [start, end), in `instance` when given (where earlier loads are)."""
     resources = {
         "opensearch": resource(endpoint, prefix),
         "landing": LandingZoneResource(root=str(root)),
     }
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    if end - start == WINDOW:
-        return dg.materialize(
-            [opensearch_okta_logs],
-            resources=resources,
-            run_config=quiet,
-            partition_key=start.strftime(PARTITION_FORMAT),
-            raise_on_error=False,
-        )
+    run_config = {
+        "ops": {
+            "opensearch_okta_logs": {
+                "config": {"reload_unchanged_windows": reload_unchanged_windows}
+            }
+        },
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    partitions: dict[str, Any] = (
+        {"partition_key": start.strftime(PARTITION_FORMAT)}
+        if end - start == WINDOW
+        else {"tags": range_tags(start, end)}
+    )
     return dg.materialize(
         [opensearch_okta_logs],
+        instance=instance,
         resources=resources,
-        run_config=quiet,
-        tags=range_tags(start, end),
+        run_config=run_config,
         raise_on_error=False,
+        **partitions,
     )
 
 

@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from opensearchpy import OpenSearch
 
-from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
-from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.events import format_published
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
-from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, range_tags
-from okta_pipeline_tests.opensearch.loading_helpers import checks, count, land, resource
+from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT
+from okta_pipeline_tests.opensearch.loading_helpers import checks, count, land, load
 
 START = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=1)
 END = START + 6 * WINDOW
 DEAD_WINDOW, GROWN_WINDOW, TOUCHED_WINDOW = START + WINDOW, START + 3 * WINDOW, START + 5 * WINDOW
-
-
-def load(
-    instance: dg.DagsterInstance,
-    endpoint: OpenSearchSettings,
-    prefix: str,
-    root: Path,
-    reload: bool = False,
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [opensearch_okta_logs],
-        instance=instance,
-        resources={
-            "opensearch": resource(endpoint, prefix),
-            "landing": LandingZoneResource(root=str(root)),
-        },
-        run_config={
-            "ops": {"opensearch_okta_logs": {"config": {"reload_unchanged_windows": reload}}},
-            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        },
-        tags=range_tags(START, END),
-    )
 
 
 def per_window(result: dg.ExecuteInProcessResult) -> dict[datetime, dict[str, Any]]:
@@ -62,13 +39,16 @@ def sent(result: dg.ExecuteInProcessResult) -> set[datetime]:
 def test_only_changed_windows_are_sent_again(
     opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch, prefix: str, tmp_path: Path
 ) -> None:
-    instance = dg.DagsterInstance.ephemeral()
+    # One instance for every load: each reads the windows' records of the loads before it.
+    load_range = partial(
+        load, opensearch_endpoint, prefix, tmp_path, START, END, dg.DagsterInstance.ephemeral()
+    )
     events = land(tmp_path, SimulatedOrg(seed=5, events_per_minute=20), START, END)
     zone = LandingZone(tmp_path)
     not_an_event = {"published": format_published(int(DEAD_WINDOW.timestamp() * 1000) + 5)}
     zone.write_window(DEAD_WINDOW, [not_an_event], START)  # no uuid: dead-lettered on every load
 
-    first = load(instance, opensearch_endpoint, prefix, tmp_path)
+    first = load_range()
     assert sent(first) == {START + n * WINDOW for n in range(6)}
     assert not checks(first)["all_events_indexed"].passed  # the dead letter warns, once
     assert count(opensearch, prefix) == len(events)
@@ -77,7 +57,7 @@ def test_only_changed_windows_are_sent_again(
     unchanged = zone.window_version(GROWN_WINDOW)
     zone.write_window(GROWN_WINDOW, zone.read_window(GROWN_WINDOW), START)
     assert zone.window_version(GROWN_WINDOW) == unchanged
-    second = load(instance, opensearch_endpoint, prefix, tmp_path)
+    second = load_range()
     assert sent(second) == set()
     meta = second.asset_materializations_for_node("opensearch_okta_logs")[0].metadata
     assert meta["windows_unchanged_not_sent"].value == 6 and meta["indexed"].value == 0
@@ -89,7 +69,7 @@ def test_only_changed_windows_are_sent_again(
     late["published"] = format_published(int(GROWN_WINDOW.timestamp() * 1000) + 1234)
     zone.write_window(GROWN_WINDOW, [late], START)
     assert zone.window_version(GROWN_WINDOW) != unchanged
-    third = load(instance, opensearch_endpoint, prefix, tmp_path)
+    third = load_range()
     assert sent(third) == {GROWN_WINDOW}
     assert per_window(third)[GROWN_WINDOW]["window_indexed"] == 1
     assert count(opensearch, prefix) == len(events) + 1
@@ -105,13 +85,13 @@ def test_only_changed_windows_are_sent_again(
         body={"query": {"ids": {"values": [victim]}}},
         params={"refresh": "true"},
     )
-    fourth = load(instance, opensearch_endpoint, prefix, tmp_path)
+    fourth = load_range()
     assert sent(fourth) == {TOUCHED_WINDOW}
     assert per_window(fourth)[TOUCHED_WINDOW]["window_indexed"] == 1
     assert count(opensearch, prefix) == len(events) + 1
 
     # Asked to, a load sends every window again; the records keep the landed versions.
-    forced = load(instance, opensearch_endpoint, prefix, tmp_path, reload=True)
+    forced = load_range(reload_unchanged_windows=True)
     assert sent(forced) == {START + n * WINDOW for n in range(6)}
     assert {m: meta["landed_version"] for m, meta in per_window(forced).items()} == {
         START + n * WINDOW: zone.window_version(START + n * WINDOW) for n in range(6)

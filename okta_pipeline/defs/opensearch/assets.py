@@ -97,12 +97,12 @@ def opensearch_okta_logs(
     zone = landing.zone()
     moments = [start + n * WINDOW for n in range(int((end - start) / WINDOW))]
     versions = {moment: zone.window_version(moment) for moment in moments}  # before reading
-    documents_before = _documents_per_window(client, prefix, start, end)
     previous = (
         {}
         if config.reload_unchanged_windows
         else last_loads(context.instance, context.asset_key, map(_key, moments))
     )
+    documents_before = _documents_per_window(client, prefix, start, end) if previous else {}
     skipped = {
         moment: previous[_key(moment)]
         for moment in moments

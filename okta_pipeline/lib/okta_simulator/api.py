@@ -73,6 +73,15 @@ def okta_error(code: str, summary: str, causes: list[str] | None = None) -> dict
     }
 
 
+def _rate_limited(headers: list[tuple[str, str]]) -> Response:
+    """Okta's 429 for /api/v1/logs, with the rate-limit headers that go with it."""
+    return Response(
+        429,
+        okta_error("E0000047", "API call exceeded rate limit due to too many requests."),
+        headers,
+    )
+
+
 @dataclass
 class ServedStats:
     log_requests: int = 0
@@ -173,11 +182,7 @@ class SimulatorApp:
         if not admission.allowed:
             with self._lock:
                 self.stats.rate_limited += 1
-            return Response(
-                429,
-                okta_error("E0000047", "API call exceeded rate limit due to too many requests."),
-                headers,
-            )
+            return _rate_limited(headers)
         try:
             with self._lock:
                 fault = self._faults.pop(0) if self._faults else None
@@ -186,13 +191,7 @@ class SimulatorApp:
                     self.stats.errors_injected += 1
                 if fault == 429:  # as if another integration had used up the org's window
                     headers[1] = ("X-Rate-Limit-Remaining", "0")
-                    return Response(
-                        429,
-                        okta_error(
-                            "E0000047", "API call exceeded rate limit due to too many requests."
-                        ),
-                        headers,
-                    )
+                    return _rate_limited(headers)
                 return Response(fault, okta_error("E0000009", "Internal Server Error"), headers)
             try:
                 self.authenticator.authorize(
@@ -234,14 +233,12 @@ class SimulatorApp:
             window = self.rate_limiter.window_seconds
             reset = (math.floor(now / window) + 1) * window
             self._announced_reset = reset
-        return Response(
-            429,
-            okta_error("E0000047", "API call exceeded rate limit due to too many requests."),
+        return _rate_limited(
             [
                 ("X-Rate-Limit-Limit", str(self.rate_limiter.limit)),
                 ("X-Rate-Limit-Remaining", "0"),
                 ("X-Rate-Limit-Reset", str(reset)),
-            ],
+            ]
         )
 
     def _page(self, request: Request) -> tuple[list[StoredEvent], str | None]:
