@@ -18,7 +18,7 @@ from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.processes import child, finished, kill_when, stderr_of
-from okta_pipeline_tests.okta.helpers import TOKEN, recent_window, running_simulator
+from okta_pipeline_tests.okta.helpers import TOKEN, running_simulator, weekday_noon_range
 from okta_pipeline_tests.opensearch.loading_helpers import count
 
 # Two requests a second at the default half share: a fetch of ~20 pages takes ~10 s to kill.
@@ -34,7 +34,7 @@ def test_a_run_killed_then_run_again_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
     prefix = f"test-killed-{killed_during}-{os.getpid()}"
-    start, end = recent_window(hours_ago=4, span=timedelta(hours=6))
+    start, end = weekday_noon_range(timedelta(hours=6))
     zone = LandingZone(tmp_path)
     try:
         with running_simulator(SLOW_OKTA, source=ORG) as (app, base_url):

@@ -21,7 +21,7 @@ from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.processes import child, finished, stderr_of, wait_until
-from okta_pipeline_tests.okta.helpers import TOKEN, recent_window, running_simulator
+from okta_pipeline_tests.okta.helpers import TOKEN, running_simulator, weekday_noon_range
 from okta_pipeline_tests.opensearch.loading_helpers import count
 
 ORG = SimulatedOrg(seed=97, events_per_minute=60)
@@ -38,7 +38,7 @@ def test_the_node_restarted_mid_load_loses_and_doubles_nothing(
     if external_endpoint(os.environ) is not None:
         pytest.skip("restarting a cluster given by OPENSEARCH_URL is not this suite's to do")
     prefix = f"test-restart-{uuid.uuid4().hex[:8]}"
-    start, end = recent_window(hours_ago=3, span=timedelta(hours=8))
+    start, end = weekday_noon_range(timedelta(hours=8))
     try:
         with running_simulator(ROOMY_OKTA, source=ORG) as (app, base_url):
             args = [start.isoformat(), end.isoformat(), base_url, TOKEN, str(tmp_path)]

@@ -21,7 +21,12 @@ from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.faults.outcome import landed_uuids, measure, published_uuids
-from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
+from okta_pipeline_tests.okta.helpers import (
+    TOKEN,
+    range_tags,
+    running_simulator,
+    weekday_noon_range,
+)
 
 ORG = SimulatedOrg(seed=89, events_per_minute=60)
 FAILURES = 6  # as many 500s in a row as the client makes attempts
@@ -30,7 +35,7 @@ FAILURES = 6  # as many 500s in a row as the client makes attempts
 def test_okta_failing_partway_through_a_range_loses_nothing_landed(
     opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch, prefix: str, tmp_path: Path
 ) -> None:
-    start, end = recent_window(hours_ago=3, span=timedelta(hours=4))
+    start, end = weekday_noon_range(timedelta(hours=4))
     zone = LandingZone(tmp_path)
     with running_simulator(SimulatorOptions(rate_limit_per_window=600), source=ORG) as (
         app,

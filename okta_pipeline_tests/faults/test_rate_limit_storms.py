@@ -33,7 +33,12 @@ from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.throttling_proxy import ThrottlingProxy
 from okta_pipeline_tests.faults.virtual_time import SkippingClock
-from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
+from okta_pipeline_tests.okta.helpers import (
+    TOKEN,
+    range_tags,
+    running_simulator,
+    weekday_noon_range,
+)
 
 STORM = timedelta(minutes=10)
 ORG = SimulatedOrg(seed=83, events_per_minute=60)
@@ -91,7 +96,7 @@ def test_a_ten_minute_okta_storm_slows_the_fetch_and_loses_nothing(
     prefix: str,
     tmp_path: Path,
 ) -> None:
-    start, end = recent_window(hours_ago=3, span=timedelta(hours=6))
+    start, end = weekday_noon_range(timedelta(hours=6))
     with running_simulator(OKTA, source=ORG, wall_clock=clock.time) as (app, base_url):
 
         def storm_after_three_pages() -> None:
@@ -137,7 +142,7 @@ def test_a_ten_minute_opensearch_storm_slows_the_load_and_dead_letters_nothing(
     prefix: str,
     tmp_path: Path,
 ) -> None:
-    start, end = recent_window(hours_ago=3, span=timedelta(hours=3))
+    start, end = weekday_noon_range(timedelta(hours=1))
     with (
         ThrottlingProxy(opensearch_endpoint.url, clock.time, STORM.total_seconds()) as proxy,
         running_simulator(source=ORG) as (app, base_url),

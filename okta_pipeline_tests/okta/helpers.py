@@ -60,6 +60,16 @@ class WithExtraEvents:
         )
 
 
+def weekday_noon_range(span: timedelta, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """`span` ending at 12:00 UTC on the latest weekday at least two hours past. The simulated
+    org's activity follows the time of day and the week: a range fixed on both holds about the
+    same number of events whenever the tests run (about 0.9 of the mean rate for six hours)."""
+    end = (now or datetime.now(UTC)).replace(hour=12, minute=0, second=0, microsecond=0)
+    while end > (now or datetime.now(UTC)) - timedelta(hours=2) or end.weekday() >= 5:
+        end -= timedelta(days=1)
+    return end - span, end
+
+
 def recent_window(
     hours_ago: float = 3.0, span: timedelta = timedelta(hours=1)
 ) -> tuple[datetime, datetime]:

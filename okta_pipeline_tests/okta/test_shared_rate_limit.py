@@ -4,37 +4,24 @@ configured share of Okta's rate limit, because each judges by the org's own head
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from okta_pipeline.lib.okta.client import OktaLogClient
 from okta_pipeline.lib.okta.credentials import SswsToken
 from okta_pipeline.lib.okta.rate_budget import RateBudget
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
-from okta_pipeline_tests.okta.helpers import TOKEN, recent_window, running_simulator
+from okta_pipeline_tests.okta.helpers import TOKEN, running_simulator, weekday_noon_range
 
 LIMIT = 40  # per two-second window, so the test takes seconds, not minutes
 SHARE = 0.5
 ORG = SimulatedOrg(seed=3, events_per_minute=60)
 
 
-def busy_enough_range(events: int) -> tuple[datetime, datetime]:
-    """A recent range holding at least `events`: the org's activity follows the time of day, so
-    ten minutes at night hold a fraction of ten minutes in the afternoon."""
-    span = timedelta(minutes=10)
-    while True:
-        start, end = recent_window(span=span)
-        published = ORG.published_between(
-            int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-        )
-        if sum(1 for _ in published) >= events:
-            return start, end
-        span *= 2
-
-
 def test_two_concurrent_runs_share_one_budget() -> None:
     options = SimulatorOptions(rate_limit_per_window=LIMIT, rate_limit_window_seconds=2)
-    start, end = busy_enough_range(300)  # 30 pages of 10 for each run: two windows' worth
+    # About 560 events before noon on a weekday: 56 pages of 10 for each run, several windows.
+    start, end = weekday_noon_range(timedelta(minutes=5))
     counts: list[int] = []
     with running_simulator(options, source=ORG) as (app, url):
 
