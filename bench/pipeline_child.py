@@ -30,11 +30,14 @@ def backfill(args: argparse.Namespace) -> dict[str, Any]:
     from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
     from okta_pipeline.defs.opensearch.resources import OpenSearchResource
     from okta_pipeline.defs.storage.resources import LandingZoneResource
+    from okta_pipeline.defs.window_results import run_totals
 
+    instance = dg.DagsterInstance.ephemeral()
     start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
     with stopwatch() as watch:
         result = dg.materialize(
             [okta_system_log, opensearch_okta_logs],
+            instance=instance,
             resources={
                 "okta": OktaResource(base_url=args.okta_url, api_token=args.token),
                 "landing": LandingZoneResource(root=args.landing),
@@ -46,16 +49,19 @@ def backfill(args: argparse.Namespace) -> dict[str, Any]:
             },
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
-    fetched = result.asset_materializations_for_node("okta_system_log")[0].metadata
-    loaded = result.asset_materializations_for_node("opensearch_okta_logs")[0].metadata
+    totals = run_totals(instance, result.run_id)
+    documents = sum(
+        int(str(m.metadata["dagster/partition_row_count"].value))
+        for m in result.asset_materializations_for_node("opensearch_okta_logs")
+    )
     checks = [
         e for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
     ]
     return {
         "seconds": round(watch.seconds, 2),
-        "events": fetched["events_fetched"].value,
-        "okta_requests": fetched["okta_requests"].value,
-        "documents": loaded["documents"].value,
+        "events": int(totals["okta_events_fetched"]),
+        "okta_requests": int(totals["okta_requests"]),
+        "documents": documents,
         "dagster_runs": 1,
         "checks_passed": sum(1 for e in checks if getattr(e.event_specific_data, "passed", False)),
         "checks": len(checks),

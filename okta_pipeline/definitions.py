@@ -14,6 +14,7 @@ from okta_pipeline.defs.deployment import (
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.monitors import detection_monitors, monitors_match_catalog
 from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
+from okta_pipeline.defs.jobs import monitors_job, pipeline_job
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
@@ -46,7 +47,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             alert_deliveries,
         ],
         asset_checks=[monitors_match_catalog, newest_event_freshness],
-        jobs=[freshness_job],
+        jobs=[pipeline_job, monitors_job, freshness_job],
         schedules=[freshness_schedule],
         sensors=[automation_sensor],
         resources={

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,19 +15,22 @@ import dagster as dg
 
 from okta_pipeline.cli.demo_alerts import demo_destinations
 from okta_pipeline.cli.demo_secrets import demo_secret
+from okta_pipeline.cli.local_instance import local_instance
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
 from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.assets import okta_detections
-from okta_pipeline.defs.detections.monitors import detection_monitors
+from okta_pipeline.defs.detections.monitors import detection_monitors, monitors_match_catalog
 from okta_pipeline.defs.detections.resources import DetectionsResource, MonitorsResource
+from okta_pipeline.defs.jobs import MONITORS_JOB, PIPELINE_JOB, monitors_job, pipeline_job
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.defs.window_results import run_totals
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX
@@ -38,7 +42,6 @@ from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices, index_name
 
-DAGSTER_UI_COMMAND = "dagster dev -w workspace.yaml"
 DEFAULT_SPAN = timedelta(hours=2)
 SETTLE = timedelta(minutes=2)
 
@@ -95,9 +98,11 @@ def run_demo(
     alerts: AlertsResource,
     progress: Any = None,
     truth_out: Path | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> dict[str, Any]:
-    """Serve a seeded org, materialize the pipeline over [start, end), and summarize."""
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    """Serve a seeded org, run the pipeline's jobs over [start, end) in `instance` (an
+    ephemeral one by default), and summarize."""
+    instance = instance or dg.DagsterInstance.ephemeral()
     with demo_secret("OKTA_PIPELINE_DEMO_OKTA_TOKEN") as (token, token_env):
         options = SimulatorOptions(
             seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
@@ -109,18 +114,20 @@ def run_demo(
         with SimulatorServer(app) as server:
             if progress:
                 progress(
-                    f"Okta simulator (seed {seed}) on {server.base_url}; materializing "
-                    f"the pipeline for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+                    f"Okta simulator (seed {seed}) on {server.base_url}; running the "
+                    f"{PIPELINE_JOB} job for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
                 )
-            result = dg.materialize(
-                [okta_system_log, opensearch_okta_logs, okta_detections, alert_deliveries],
-                resources={
+            defs = demo_definitions(
+                {
                     "okta": OktaResource(base_url=server.base_url, api_token=token_env),
                     "landing": LandingZoneResource(root=str(landing_root)),
                     "opensearch": opensearch,
                     "detections": DetectionsResource(),
+                    "monitors": MonitorsResource(),
                     "alerts": alerts,
-                },
+                }
+            )
+            result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
                 tags={
                     "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
                     "dagster/asset_partition_range_end": (end - WINDOW).strftime(PARTITION_FORMAT),
@@ -131,24 +138,13 @@ def run_demo(
             )
     if progress:
         progress("Syncing the detection catalog to OpenSearch Alerting monitors")
-    synced = dg.materialize(
-        [detection_monitors],
-        resources={
-            "opensearch": opensearch,
-            "detections": DetectionsResource(),
-            "monitors": MonitorsResource(),
-        },
-        instance=instance,
-        run_config=QUIET,
-        raise_on_error=True,
+    synced = defs.resolve_job_def(MONITORS_JOB).execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=True
     )
     monitors = synced.asset_materializations_for_node("detection_monitors")[0].metadata
-    # One materialization per partition, all carrying the run's totals.
-    materialization = result.asset_materializations_for_node("okta_system_log")[0]
-    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    totals = run_totals(instance, result.run_id)
     zone = LandingZone(landing_root)
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    loaded = result.asset_materializations_for_node("opensearch_okta_logs")[0].metadata
     client = opensearch.client()
     prefix = opensearch.index_prefix
     days = {
@@ -156,13 +152,6 @@ def run_demo(
     }
     days.add(index_name(prefix, end - WINDOW))
     indices = sorted(name for name in days if client.indices.exists(index=name))
-    detected: dict[str, Any] = {
-        key: value.value
-        for key, value in result.asset_materializations_for_node("okta_detections")[
-            0
-        ].metadata.items()
-    }
-    delivered = result.asset_materializations_for_node("alert_deliveries")[0].metadata
     incidents = org.incidents_between(start_ms, end_ms)
     if truth_out is not None:
         _write_truth(truth_out, org, start_ms, end_ms)
@@ -170,7 +159,8 @@ def run_demo(
         LabelledAttack(i.id, i.scenario.name, i.scenario.detected_by, i.uuids)
         for i in incidents.values()
     ]
-    results = score(attacks, _findings_between(client, opensearch.findings_prefix, start, end))
+    found = _findings_between(client, opensearch.findings_prefix, start, end)
+    results = score(attacks, found)
     return {
         "window": {
             "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -178,28 +168,29 @@ def run_demo(
             "partitions": int((end - start) / WINDOW),
         },
         "okta": {
-            "events": metadata["events_fetched"],
-            "requests": metadata["okta_requests"],
-            "pages": metadata["okta_pages"],
-            "rate_limited": metadata["okta_rate_limited"],
-            "retries": metadata["okta_retries"],
+            "events": int(totals["okta_events_fetched"]),
+            "requests": int(totals["okta_requests"]),
+            "pages": int(totals["okta_pages"]),
+            "rate_limited": int(totals["okta_rate_limited"]),
+            "retries": int(totals["okta_retries"]),
         },
         "landing": {
             "root": str(landing_root),
+            "files": str(landing_root / zone.dataset),
             "events": sum(1 for _ in zone.iter_window_events(start, end)),
-            "new_events": metadata["events_new"],
+            "new_events": int(totals["okta_events_new"]),
         },
         "opensearch": {
             "url": opensearch.url,
             "docs": _documents_between(client, prefix, start, end),
             "indices": indices,
-            "indexed": loaded["indexed"].value,
-            "unchanged": loaded["unchanged"].value,
+            "indexed": int(totals["opensearch_indexed"]),
+            "unchanged": int(totals["opensearch_unchanged"]),
         },
         "truth": org.truth_between(start_ms, end_ms),
-        "detections": detected["detections"],
-        "findings": dict(sorted(detected["findings_by_detection"].items())),
-        "new_findings": detected["new_findings"],
+        "detections": int(totals["detections_evaluated"]),
+        "findings": dict(sorted(Counter(f.detection for f in found).items())),
+        "new_findings": int(totals["findings_new"]),
         "attacks": [
             {
                 "incident": r.attack.incident,
@@ -211,7 +202,7 @@ def run_demo(
             for r in results
         ],
         "alerts": {
-            key: delivered[key].value
+            key: int(totals[f"alerts_{key}"])
             for key in ("jira_created", "jira_commented", "slack_sent", "pending")
         },
         "monitors": {
@@ -224,6 +215,22 @@ def run_demo(
         },
         "dagster_run_id": result.run_id,
     }
+
+
+def demo_definitions(resources: dict[str, Any]) -> dg.Definitions:
+    """The project's jobs on the demo's local services."""
+    return dg.Definitions(
+        assets=[
+            okta_system_log,
+            opensearch_okta_logs,
+            okta_detections,
+            alert_deliveries,
+            detection_monitors,
+        ],
+        asset_checks=[monitors_match_catalog],
+        jobs=[pipeline_job, monitors_job],
+        resources=resources,
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -245,7 +252,8 @@ def _demo(args: argparse.Namespace) -> int:
         index_prefix=args.index_prefix,
         findings_prefix=args.findings_prefix,
     )
-    with demo_destinations(os.environ, args.ledger_index) as destinations:
+    instance = local_instance(os.environ, Path.cwd())
+    with instance, demo_destinations(os.environ, args.ledger_index) as destinations:
         progress(f"Alerts go to {destinations.description}")
         summary = run_demo(
             start,
@@ -257,7 +265,9 @@ def _demo(args: argparse.Namespace) -> int:
             destinations.resource,
             progress,
             truth_out=args.truth_out,
+            instance=instance,
         )
+    summary["dagster_home"] = instance.root_directory
     summary["alert_destinations"] = destinations.label
     summary["opensearch"].update(version=components.version, plugins=components.plugins)
     if args.json:
@@ -270,8 +280,8 @@ def _demo(args: argparse.Namespace) -> int:
         f"({okta['rate_limited']} rate-limited, {okta['retries']} retried)"
     )
     print(
-        f"  Landing zone {landing['root']}: {landing['events']} events "
-        f"({landing['new_events']} new this run)"
+        f"  Landed: {landing['events']} events ({landing['new_events']} new this run), a "
+        f"gzipped JSON Lines file per window under {landing['files']}/"
     )
     print(
         "  Injected attacks (events): "
@@ -293,8 +303,10 @@ def _demo(args: argparse.Namespace) -> int:
     print(_monitors_line(summary["monitors"]))
     if args.truth_out:
         print(f"  Ground truth of the injected attacks: {args.truth_out}")
-    print("Open the Dagster UI with:")
-    print(f"  .venv/bin/{DAGSTER_UI_COMMAND}    # then browse http://127.0.0.1:3000")
+    print(
+        f"Dagster recorded these runs in {summary['dagster_home']}; to see them, their "
+        "partitions and checks in the Dagster UI, run: make ui"
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ from opensearchpy import OpenSearch
 from okta_pipeline.defs.alerts.assets import DESTINATIONS_ACCEPTING, alert_deliveries
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
+from okta_pipeline.defs.window_results import run_totals
 from okta_pipeline.lib.alerts.ledger import Ledger
 from okta_pipeline.lib.detections.findings import ensure_findings_template, write_findings
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
@@ -115,10 +116,10 @@ def test_refused_credentials_fail_the_check_and_the_fixed_ones_deliver_what_was_
         monkeypatch.setenv("TEST_JIRA_TOKEN", JIRA_TOKEN)
         fixed = deliver(instance, opensearch_endpoint, prefixes, alerts)
         assert fixed.success and check_of(fixed).passed
-        metadata = fixed.asset_materializations_for_node("alert_deliveries")[0].metadata
-        assert metadata["jira_created"].value == 2 and metadata["slack_sent"].value == 0
-        assert metadata["retried_from_earlier_runs"].value == 2
-        assert metadata["already_sent"].value == 3
+        totals = run_totals(instance, fixed.run_id)
+        assert totals["alerts_jira_created"] == "2" and totals["alerts_slack_sent"] == "0"
+        assert totals["alerts_retried_from_earlier_runs"] == "2"
+        assert totals["alerts_already_sent"] == "3"
         assert len(jira.issues) == 2 and len(slack.messages) == 3
 
         for result in (refused, fixed):
@@ -150,8 +151,7 @@ def test_an_incoming_webhook_gets_block_kit_messages_once_without_threads(
         assert len(slack.messages) == 3
         assert all(m.via == "webhook" and m.thread_ts is None for m in slack.messages)
         assert all(m.blocks and m.blocks[0]["type"] == "header" for m in slack.messages)
-        metadata = first.asset_materializations_for_node("alert_deliveries")[0].metadata
-        assert metadata["not_configured"].value == {"jira": 2}
+        assert check_of(first).metadata["not_configured"].value == {"jira": 2}
         again = deliver(instance, opensearch_endpoint, prefixes, alerts)
         assert again.success and len(slack.messages) == 3
         ledger = Ledger(opensearch, ledger_index)

@@ -29,6 +29,7 @@ from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import WINDOW
 from okta_pipeline_tests.okta.helpers import range_tags
 from okta_pipeline_tests.opensearch.loading_helpers import checks
+from okta_pipeline_tests.run_results import window_metadata
 
 CATALOG = load_catalog()
 DAY = timedelta(days=1)
@@ -161,9 +162,10 @@ def finding_ids(opensearch: OpenSearch, prefix: str, detection: str | None = Non
     return {hit["_id"] for hit in response["hits"]["hits"]}
 
 
-def materialized(result: dg.ExecuteInProcessResult) -> dict[str, object]:
-    event = result.asset_materializations_for_node("okta_detections")[0]
-    return {key: value.value for key, value in event.metadata.items()}
+def materialized(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """The findings of the run's windows, summed from each window's own counts."""
+    windows = window_metadata(result, "okta_detections").values()
+    return {key: sum(w[key] for w in windows) for key in ("findings", "new_findings")}
 
 
 def test_a_day_twice_and_then_one_window_leave_the_same_findings(

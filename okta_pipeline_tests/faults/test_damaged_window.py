@@ -55,10 +55,9 @@ def test_a_truncated_window_is_reported_then_repaired_by_a_refetch_losing_nothin
             partition_key=damaged.strftime(PARTITION_FORMAT),
         )
         over_budget = app.rate_limiter.rejected
-    repaired = refetch.asset_materializations_for_node("okta_system_log")[0].metadata
-    repairs = repaired["damaged_windows_repaired"].value
-    assert isinstance(repairs, dict) and list(repairs) == [damaged.strftime(PARTITION_FORMAT)]
-    kept = Path(str(repairs[damaged.strftime(PARTITION_FORMAT)]))
+    (repaired,) = refetch.asset_materializations_for_node("okta_system_log")
+    assert repaired.partition == damaged.strftime(PARTITION_FORMAT)
+    kept = Path(str(repaired.metadata["damaged_file_set_aside"].value))
     assert kept.read_bytes() == whole[: len(whole) // 2]  # the damaged file is kept aside
     assert {e["uuid"] for e in zone.read_window(damaged)} == in_damaged
 

@@ -17,6 +17,7 @@ from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.okta.assets import okta_system_log, refuse_beyond_retention
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.defs.window_results import run_totals
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions
 from okta_pipeline.lib.okta_simulator.sources import PersistenceDelay, SimulatedOrg, StoredEvent
@@ -28,12 +29,18 @@ from okta_pipeline_tests.okta.helpers import (
     recent_window,
     running_simulator,
 )
+from okta_pipeline_tests.run_results import window_metadata
 
 ORG = SimulatedOrg(seed=31, events_per_minute=50)
 
 
 def materialize(
-    base_url: str, root: Path, start: datetime, end: datetime, token: str = TOKEN
+    base_url: str,
+    root: Path,
+    start: datetime,
+    end: datetime,
+    token: str = TOKEN,
+    instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
     resources: dict[str, Any] = {
         "okta": OktaResource(
@@ -47,9 +54,14 @@ def materialize(
             resources=resources,
             partition_key=start.strftime(PARTITION_FORMAT),
             raise_on_error=False,
+            instance=instance,
         )
     return dg.materialize(
-        [okta_system_log], resources=resources, tags=range_tags(start, end), raise_on_error=False
+        [okta_system_log],
+        resources=resources,
+        tags=range_tags(start, end),
+        raise_on_error=False,
+        instance=instance,
     )
 
 
@@ -67,28 +79,27 @@ def landed_uuids(root: Path, start: datetime, end: datetime) -> list[str]:
 
 def test_a_range_run_lands_every_window_with_one_bounded_fetch(tmp_path: Path) -> None:
     start, end = recent_window(span=timedelta(hours=2))
+    instance = dg.DagsterInstance.ephemeral()
     with running_simulator(source=ORG) as (app, base_url):
-        result = materialize(base_url, tmp_path, start, end)
+        result = materialize(base_url, tmp_path, start, end, instance=instance)
     assert result.success
     expected = source_uuids(ORG, start, end)
     landed = landed_uuids(tmp_path, start, end)
     assert len(landed) == len(set(landed)) == len(expected) and set(landed) == expected
 
-    metadata = result.asset_materializations_for_node("okta_system_log")[0].metadata
-    assert (
-        metadata["okta_requests"].value == math.ceil(len(expected) / 1000) == app.stats.log_requests
-    )
-    observations = [
-        e.asset_observation_data.asset_observation
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION
-    ]
-    assert len(observations) == 24
-    row_counts = [o.metadata["dagster/partition_row_count"].value for o in observations]
-    assert sum(int(str(count)) for count in row_counts) == len(expected)
-    assert {o.partition for o in observations} == {
-        (start + i * WINDOW).strftime(PARTITION_FORMAT) for i in range(24)
-    }
+    totals = run_totals(instance, result.run_id)
+    assert int(totals["okta_requests"]) == math.ceil(len(expected) / 1000) == app.stats.log_requests
+    assert int(totals["okta_events_fetched"]) == len(expected)
+    # Each window's materialization carries that window's own counts.
+    windows = window_metadata(result, "okta_system_log")
+    assert set(windows) == {(start + i * WINDOW).strftime(PARTITION_FORMAT) for i in range(24)}
+    assert sum(w["dagster/partition_row_count"] for w in windows.values()) == len(expected)
+    for key, window in windows.items():
+        moment = datetime.strptime(key, PARTITION_FORMAT).replace(tzinfo=UTC)
+        landed_here = len(LandingZone(tmp_path).read_window(moment))
+        assert window["dagster/partition_row_count"] == window["new_events"] == landed_here
+        assert window["landed_file"] == str(tmp_path / LandingZone(tmp_path).window_key(moment))
+    assert len({w["dagster/partition_row_count"] for w in windows.values()}) > 1
 
 
 def test_single_window_runs_and_a_range_run_land_identical_files(tmp_path: Path) -> None:
@@ -133,18 +144,21 @@ def test_late_events_are_landed_by_the_lookback_refetch(tmp_path: Path) -> None:
         requested = set(at_tick.get_requested_partitions(dg.AssetKey("okta_system_log")))
     assert start.strftime(PARTITION_FORMAT) in requested
     simulated_now = [end.timestamp() + 60]  # first fetch: one minute after the window closed
+    instance = dg.DagsterInstance.ephemeral()
     with running_simulator(source=org, clock=lambda: simulated_now[0]) as (_, base_url):
         first = materialize(base_url, tmp_path, start, end)
         after_first = landed_uuids(tmp_path, start, end)
         simulated_now[0] = tick.timestamp()  # the re-fetch the automation asked for
-        second = materialize(base_url, tmp_path, start, end)
+        second = materialize(base_url, tmp_path, start, end, instance=instance)
     assert first.success and second.success
     everything = source_uuids(org, start, end)
     assert set(after_first) == source_uuids(org, start, end, now=end.timestamp() + 60)
     assert len(after_first) < len(everything), "some events were persisted late"
     assert sorted(landed_uuids(tmp_path, start, end)) == sorted(everything)
-    new = second.asset_materializations_for_node("okta_system_log")[0].metadata["events_new"]
-    assert new.value == len(everything) - len(after_first)
+    new = int(run_totals(instance, second.run_id)["okta_events_new"])
+    assert new == len(everything) - len(after_first)
+    (window,) = window_metadata(second, "okta_system_log").values()
+    assert window["new_events"] == new and window["dagster/partition_row_count"] == len(everything)
 
 
 def test_events_a_day_late_are_landed_by_the_daily_refetch(tmp_path: Path) -> None:
@@ -159,19 +173,20 @@ def test_events_a_day_late_are_landed_by_the_daily_refetch(tmp_path: Path) -> No
     fetched_at = [end.timestamp() + 2 * 60, end.timestamp() + 45 * 60, end.timestamp() + 27 * 3600]
     simulated_now = [fetched_at[0]]
     runs = []
+    instance = dg.DagsterInstance.ephemeral()
     with running_simulator(source=org, clock=lambda: simulated_now[0]) as (_, base_url):
         for moment in fetched_at:  # settle delay, the hour's re-fetch, the daily re-fetch
             simulated_now[0] = moment
-            runs.append(materialize(base_url, tmp_path, start, end))
+            runs.append(materialize(base_url, tmp_path, start, end, instance=instance))
             if moment != fetched_at[-1]:
                 missed = source_uuids(org, start, end) - set(landed_uuids(tmp_path, start, end))
     assert all(run.success for run in runs)
     everything = source_uuids(org, start, end)
     assert len(missed) > 10, "events more than 45 minutes late exist and were not yet landed"
     assert sorted(landed_uuids(tmp_path, start, end)) == sorted(everything)
-    daily = runs[-1].asset_materializations_for_node("okta_system_log")[0].metadata
-    assert daily["events_new"].value == len(missed)
-    assert daily["okta_requests"].value == math.ceil(len(everything) / 1000)  # a page per 1,000
+    daily = run_totals(instance, runs[-1].run_id)
+    assert int(daily["okta_events_new"]) == len(missed)
+    assert int(daily["okta_requests"]) == math.ceil(len(everything) / 1000)  # a page per 1,000
 
 
 def test_secrets_never_reach_run_events_or_errors(tmp_path: Path) -> None:
@@ -305,11 +320,11 @@ def test_an_event_without_a_parseable_published_is_kept_aside_and_reported(
     source = WithExtraEvents(
         org, [StoredEvent(published_ms, "unplaceable-1", published_ms, broken)]
     )
+    instance = dg.DagsterInstance.ephemeral()
     with running_simulator(source=source) as (_, base_url):
-        result = materialize(base_url, tmp_path, start, end)
+        result = materialize(base_url, tmp_path, start, end, instance=instance)
     assert result.success
-    metadata = result.asset_materializations_for_node("okta_system_log")[0].metadata
-    assert metadata["unplaceable_events"].value == 1
+    assert run_totals(instance, result.run_id)["okta_unplaceable_events"] == "1"
     assert set(landed_uuids(tmp_path, start, end)) == source_uuids(org, start, end)
     (kept,) = (tmp_path / "okta_system_log" / "_unplaceable").glob("*.jsonl.gz")
     with gzip.open(kept, "rt", encoding="utf-8") as lines:

@@ -16,6 +16,7 @@ from okta_pipeline.lib.landing import WINDOW, Event, LandingZone, split_into_win
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, range_tags
+from okta_pipeline_tests.run_results import RangeCheck, check_results, window_metadata
 
 FETCHED_AT = datetime.now(UTC)
 
@@ -76,16 +77,23 @@ def load(
 
 
 def metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
-    event = result.asset_materializations_for_node("opensearch_okta_logs")[0]
-    return {key: value.value for key, value in event.metadata.items()}
-
-
-def checks(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    """The load's totals over the run's windows, from each window's own metadata."""
+    windows = window_metadata(result, "opensearch_okta_logs").values()
+    sent = [w for w in windows if w["sent_again"]]
     return {
-        e.event_specific_data.check_name: e.event_specific_data  # type: ignore[union-attr]
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        "indexed": sum(w["window_indexed"] for w in sent),
+        "unchanged": sum(w["window_unchanged"] for w in sent),
+        "dead_lettered": sum(w["window_dead_lettered"] for w in sent),
+        "documents": sum(w["dagster/partition_row_count"] for w in windows),
+        "windows_not_sent_again": len(windows) - len(sent),
+        "dead_letter_file": next(
+            (w["dead_letter_file"] for w in sent if "dead_letter_file" in w), None
+        ),
     }
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, RangeCheck]:
+    return check_results(result)
 
 
 def stored_sources(client: OpenSearch, prefix: str, events: list[Event]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
+from okta_pipeline_tests.run_results import check_results
 from okta_pipeline_tests.storage.local_s3 import CREDENTIALS, LocalS3, running_s3
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -190,13 +191,16 @@ def test_the_pipeline_lands_on_s3_and_loads_opensearch_from_it(
         expected = {s.uuid for s in ORG.published_between(*window)}
         keys = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix="okta-landing/")
         assert len(keys["Contents"]) == 6  # one object per 5-minute window
-        observed = fetched.asset_observations_for_node("okta_system_log")
-        assert all(
-            str(o.metadata["path"].value).startswith(f"s3://{s3.bucket}/okta-landing/")
-            for o in observed
-        )
-        checks = {c.check_name: c.passed for c in loaded.get_asset_check_evaluations()}
-        assert checks["count_parity"] and checks["all_events_indexed"]
+        # The UI links each window's file in the S3 console.
+        console = f"https://console.aws.amazon.com/s3/object/{s3.bucket}?prefix=okta-landing/"
+        landed = fetched.asset_materializations_for_node("okta_system_log")
+        assert len(landed) == 6
+        for materialization in landed:
+            link = materialization.metadata["landed_file"]
+            assert isinstance(link, dg.UrlMetadataValue) and link.value.startswith(console)
+        checks = check_results(loaded)
+        assert checks["count_parity"].passed and checks["all_events_indexed"].passed
+        assert len(checks["count_parity"].by_window) == 6
         opensearch.indices.refresh(index=f"{prefix}-*")
         documents = opensearch.count(index=f"{prefix}-*")["count"]
         assert documents == len(expected)

@@ -12,6 +12,7 @@ from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
 from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import five_minute_partitions
+from okta_pipeline.defs.window_results import tag_run, without_empty
 from okta_pipeline.lib.alerts.delivery import Deliverer
 from okta_pipeline.lib.alerts.ledger import Ledger
 from okta_pipeline.lib.alerts.messages import Alert
@@ -75,16 +76,17 @@ def alert_deliveries(
             f"{report.not_configured} (findings per destination); configure them to deliver"
         )
     problems = {**report.unavailable, **report.refused}
-    return dg.MaterializeResult(
-        metadata={
-            **report.summary(),
-            "already_sent": report.already_sent,
-            "in_flight": report.in_flight,
-            "findings_considered": len(found),
-            "retried_from_earlier_runs": len(pending),
-            "destinations": dg.MetadataValue.json(sorted(destinations.names())),
-            "not_configured": dg.MetadataValue.json(report.not_configured),
+    tag_run(
+        context,
+        {
+            **{f"alerts_{key}": value for key, value in report.summary().items()},
+            "alerts_already_sent": report.already_sent,
+            "alerts_retried_from_earlier_runs": len(pending),
         },
+    )
+    # The deliveries of a run span windows (it retries what earlier runs left pending): their
+    # counts are the run's, not any one window's.
+    return dg.MaterializeResult(
         check_results=[
             dg.AssetCheckResult(
                 check_name=DESTINATIONS_ACCEPTING,
@@ -93,7 +95,14 @@ def alert_deliveries(
                 if report.refused
                 else dg.AssetCheckSeverity.WARN,
                 description="; ".join(problems.values()) or None,
-                metadata={"pending": report.pending},
+                metadata=without_empty(
+                    {
+                        "pending": report.pending,
+                        "in_flight": report.in_flight,
+                        "destinations": sorted(destinations.names()),
+                        "not_configured": report.not_configured,
+                    }
+                ),
             )
         ],
     )

@@ -1,5 +1,6 @@
 """`okta_detections`: the catalog evaluated per 5-minute window into `okta-findings-*`."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -12,6 +13,14 @@ from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
+from okta_pipeline.defs.window_results import (
+    WindowCheck,
+    WindowEvent,
+    add_window_metadata,
+    materialize_windows,
+    tag_run,
+    window_check_spec,
+)
 from okta_pipeline.lib.detections.catalog import catalog_digest
 from okta_pipeline.lib.detections.engine import evaluate
 from okta_pipeline.lib.detections.findings import (
@@ -41,16 +50,16 @@ detect_condition = follow_upstream(after_blocking_checks=True)
     group_name="detections",
     kinds={"opensearch", "python"},
     check_specs=[
-        dg.AssetCheckSpec(
+        window_check_spec(
             QUERIES_ACCEPTED,
-            asset="okta_detections",
+            "okta_detections",
+            "Every detection compiled, and OpenSearch accepts each of its queries",
             blocking=True,
-            description="Every detection compiled, and OpenSearch accepts each of its queries",
         ),
-        dg.AssetCheckSpec(
+        window_check_spec(
             EVIDENCE_IN_LOGS,
-            asset="okta_detections",
-            description="Every finding's evidence uuids are documents in okta-logs",
+            "okta_detections",
+            "Every finding's evidence uuids are documents in okta-logs",
         ),
     ],
 )
@@ -58,7 +67,7 @@ def okta_detections(
     context: dg.AssetExecutionContext,
     opensearch: OpenSearchResource,
     detections: DetectionsResource,
-) -> dg.MaterializeResult:
+) -> Iterator[WindowEvent]:
     """Findings of the detection catalog, one document per (detection, entity, window), in
     `okta-findings-YYYY.MM.DD`. Ids are deterministic: re-runs and backfills converge."""
     window = context.partition_time_window
@@ -80,60 +89,59 @@ def okta_detections(
 
     new = set(written.created)
     per_window = evaluation.by_window()
+    checks: list[WindowCheck] = []
+    rejected_description = (
+        f"OpenSearch refused the queries of {', '.join(sorted(rejected))}" if rejected else None
+    )
     for moment in windows_between(start, end):
+        partition = moment.strftime(PARTITION_FORMAT)
         counts = per_window.get(moment, {})
-        news = sum(1 for f in evaluation.findings if f.window == moment and f.id in new)
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=context.asset_key,
-                partition=moment.strftime(PARTITION_FORMAT),
-                metadata={
-                    "findings": sum(counts.values()),
-                    "new_findings": news,
-                    **{f"findings/{d.id}": counts.get(d.id, 0) for d in chosen},
-                },
-            )
+        in_window = [f for f in evaluation.findings if f.window == moment]
+        add_window_metadata(
+            context,
+            partition,
+            {
+                "findings": sum(counts.values()),
+                "new_findings": sum(1 for f in in_window if f.id in new),
+                "findings_by_detection": dg.MetadataValue.json(dict(sorted(counts.items())))
+                if counts
+                else None,
+            },
         )
-    by_detection = evaluation.by_detection()
+        missing_here = {f.id: missing[f.id] for f in in_window if f.id in missing}
+        checks += [
+            WindowCheck(
+                QUERIES_ACCEPTED,
+                partition,
+                passed=not rejected,
+                description=rejected_description,
+                metadata={"detections": len(chosen), "rejected": rejected},
+            ),
+            WindowCheck(
+                EVIDENCE_IN_LOGS,
+                partition,
+                passed=not missing_here,
+                description=f"{len(missing_here)} findings cite events that are not in {logs}"
+                if missing_here
+                else None,
+                metadata={"missing": dict(list(missing_here.items())[:20])},
+            ),
+        ]
     context.log.info(
         f"Evaluated {len(chosen)} detections over {start:%Y-%m-%d %H:%M} to "
         f"{end:%Y-%m-%d %H:%M} UTC in {evaluation.requests} requests: "
         f"{len(evaluation.findings)} findings ({len(new)} new)"
     )
-    return dg.MaterializeResult(
-        metadata={
-            "detections": len(chosen),
+    tag_run(
+        context,
+        {
+            "detections_evaluated": len(chosen),
             "findings": len(evaluation.findings),
-            "new_findings": len(new),
-            "findings_by_detection": dg.MetadataValue.json(by_detection),
-            "new_finding_ids": dg.MetadataValue.json(sorted(new)[:100]),
-            "opensearch_requests": evaluation.requests,
-            "seconds_by_detection": dg.MetadataValue.json(evaluation.seconds),
+            "findings_new": len(new),
+            "detection_requests": evaluation.requests,
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=QUERIES_ACCEPTED,
-                passed=not rejected,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=None
-                if not rejected
-                else f"OpenSearch refused the queries of {', '.join(sorted(rejected))}",
-                metadata={
-                    "detections": len(chosen),
-                    "rejected": dg.MetadataValue.json(rejected),
-                },
-            ),
-            dg.AssetCheckResult(
-                check_name=EVIDENCE_IN_LOGS,
-                passed=not missing,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=None
-                if not missing
-                else f"{len(missing)} findings cite events that are not in {logs}",
-                metadata={"missing": dg.MetadataValue.json(dict(list(missing.items())[:20]))},
-            ),
-        ],
     )
+    yield from materialize_windows(context, checks)
 
 
 def _rejected_queries(

@@ -8,7 +8,8 @@ from okta_pipeline.defs.okta.automation import fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.partition_horizon import OKTA_RETENTION
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
-from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource, location_metadata
+from okta_pipeline.defs.window_results import add_window_metadata, tag_run
 from okta_pipeline.lib.landing import split_into_windows
 
 DAY_OF_WINDOWS = 288
@@ -47,19 +48,17 @@ def okta_system_log(
         client.close()
 
     for write in writes:
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=context.asset_key,
-                partition=write.start.strftime(PARTITION_FORMAT),
-                metadata={
-                    "dagster/partition_row_count": write.total,
-                    "new_events": write.added,
-                    "lag_p50_seconds": write.lag_p50_seconds,
-                    "lag_max_seconds": write.lag_max_seconds,
-                    "path": dg.MetadataValue.path(zone.window_location(write.start)),
-                    **({"damaged_file_set_aside": write.set_aside} if write.set_aside else {}),
-                },
-            )
+        add_window_metadata(
+            context,
+            write.start.strftime(PARTITION_FORMAT),
+            {
+                "dagster/partition_row_count": write.total,
+                "new_events": write.added,
+                "lag_p50_seconds": write.lag_p50_seconds,
+                "lag_max_seconds": write.lag_max_seconds,
+                "landed_file": location_metadata(zone.window_location(write.start)),
+                "damaged_file_set_aside": write.set_aside,
+            },
         )
     repaired = {w.start.strftime(PARTITION_FORMAT): w.set_aside for w in writes if w.set_aside}
     if repaired:
@@ -79,21 +78,20 @@ def okta_system_log(
         f"in {stats.requests} Okta requests ({stats.rate_limited} rate-limited, "
         f"{stats.retries} retried); {sum(w.added for w in writes)} new across {len(writes)} windows"
     )
-    return dg.MaterializeResult(
-        metadata={
-            "windows": len(writes),
-            "events_fetched": stats.events,
-            "events_new": sum(w.added for w in writes),
-            "events_landed": sum(w.total for w in writes),
-            "unplaceable_events": len(unplaceable),
-            "damaged_windows_repaired": dg.MetadataValue.json(repaired),
+    tag_run(
+        context,
+        {
+            "okta_events_fetched": stats.events,
+            "okta_events_new": sum(w.added for w in writes),
             "okta_requests": stats.requests,
             "okta_pages": stats.pages,
             "okta_rate_limited": stats.rate_limited,
             "okta_retries": stats.retries,
             "okta_wait_seconds": round(stats.waited_seconds, 3),
-        }
+            "okta_unplaceable_events": len(unplaceable),
+        },
     )
+    return dg.MaterializeResult()
 
 
 def refuse_beyond_retention(start: datetime, end: datetime, now: datetime) -> None:

@@ -16,9 +16,23 @@ from okta_pipeline.defs.opensearch.window_loads import (
     unchanged_since_last_load,
 )
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
-from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.defs.storage.resources import LandingZoneResource, location_metadata
+from okta_pipeline.defs.window_results import (
+    WindowCheck,
+    WindowEvent,
+    add_window_metadata,
+    materialize_windows,
+    tag_run,
+    window_check_spec,
+    without_empty,
+)
 from okta_pipeline.lib.landing import WINDOW, window_start
-from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows
+from okta_pipeline.lib.opensearch.bulk_loader import (
+    RETRIES_EXHAUSTED,
+    DeadLetters,
+    WindowLoad,
+    load_windows,
+)
 from okta_pipeline.lib.opensearch.index_setup import ensure_template, indices_with_older_mapping
 from okta_pipeline.lib.opensearch.okta_index import daily_indices, index_name
 
@@ -45,24 +59,24 @@ class LoadConfig(dg.Config):
     group_name="opensearch",
     kinds={"opensearch"},
     check_specs=[
-        dg.AssetCheckSpec(
+        window_check_spec(
             PARITY,
-            asset="opensearch_okta_logs",
+            "opensearch_okta_logs",
+            "Documents plus dead letters equal the items landed for the window",
             blocking=True,
-            description="Per window, documents plus dead letters equal the raw items landed",
         ),
-        dg.AssetCheckSpec(
+        window_check_spec(
             REQUIRED_FIELDS,
-            asset="opensearch_okta_logs",
-            description="Every raw event has a string uuid, a parseable "
-            "published and a string eventType",
+            "opensearch_okta_logs",
+            "Every event of the window has a string uuid, a parseable published and a string "
+            "eventType",
         ),
         # Not blocking: dead letters must not hold back the window's detections, and events
         # the cluster refused leave documents missing, which count_parity blocks on.
-        dg.AssetCheckSpec(
+        window_check_spec(
             ALL_INDEXED,
-            asset="opensearch_okta_logs",
-            description="Every landed item was indexed: dead letters (items that are not "
+            "opensearch_okta_logs",
+            "Every landed item of the window was indexed: dead letters (items that are not "
             "events) warn; events the cluster kept refusing fail until a re-run loads them",
         ),
     ],
@@ -72,7 +86,7 @@ def opensearch_okta_logs(
     config: LoadConfig,
     opensearch: OpenSearchResource,
     landing: LandingZoneResource,
-) -> dg.MaterializeResult:
+) -> Iterator[WindowEvent]:
     """Okta events in `okta-logs-YYYY.MM.DD` (by `published`), `_id` = uuid, `_source` = the raw
     event. Re-runs and backfills converge to the same documents; a window whose landed file is
     unchanged since its last clean load, with its documents all still indexed, is not sent again.
@@ -155,81 +169,118 @@ def opensearch_okta_logs(
             documents=indexed_counts.get(moment, 0),
             dead_lettered=load.dead_lettered,
             failed=load.failed,
+            field_problems=sum(load.field_problems.values()),
         )
-        context.add_asset_metadata(
+        add_window_metadata(
+            context,
+            _key(moment),
             {
                 "window_indexed": load.indexed,
                 "window_unchanged": load.unchanged,
                 "window_bytes": load.bytes,
                 "window_seconds": load.seconds,
+                "dead_letter_file": location_metadata(report.dead_letter_location)
+                if load.dead_lettered and report.dead_letter_location
+                else None,
             },
-            partition_key=_key(moment),
         )
-    for moment, record in records.items():
-        context.add_asset_metadata(
-            {**record.metadata(), "sent_again": moment not in skipped}, partition_key=_key(moment)
+    checks: list[WindowCheck] = []
+    for moment, record in sorted(records.items()):
+        add_window_metadata(
+            context, _key(moment), {**record.metadata(), "sent_again": moment not in skipped}
         )
-    mismatched = {
-        _key(w): {
-            "raw": record.raw_events,
-            "indexed": indexed_counts.get(w, 0),
-            "dead_lettered": record.dead_lettered,
-        }
-        for w, record in records.items()
-        if indexed_counts.get(w, 0) + record.dead_lettered != record.raw_events
-    }
-    malformed = report.field_problems
+        checks.extend(
+            _window_checks(
+                _key(moment),
+                record,
+                indexed_counts.get(moment, 0),
+                report.windows.get(moment),
+                report.dead_letter_location,
+            )
+        )
     totals = {
         "indexed": sum(w.indexed for w in report.windows.values()),
         "unchanged": sum(w.unchanged for w in report.windows.values()),
         "dead_lettered": report.dead_lettered,
         "failed": report.failed,
-        "raw_events": sum(record.raw_events for record in records.values()),
-        "documents": sum(indexed_counts.values()),
-        "bytes": sum(w.bytes for w in report.windows.values()),
+        "windows_not_sent_again": len(skipped),
     }
     context.log.info(f"Loaded {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: {totals}")
-    return dg.MaterializeResult(
-        metadata={
-            **totals,
-            "windows": len(moments),
-            "windows_unchanged_not_sent": len(skipped),
-            "dead_letter_file": report.dead_letter_location or "",
-            "indices_with_older_mapping": dg.MetadataValue.json(older),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=PARITY,
-                passed=not mismatched,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=None
-                if not mismatched
-                else f"{len(mismatched)} windows differ between raw events and documents",
-                metadata={"mismatched_windows": dg.MetadataValue.json(mismatched)},
-            ),
-            dg.AssetCheckResult(
-                check_name=REQUIRED_FIELDS,
-                passed=not malformed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"problems": dg.MetadataValue.json(dict(malformed))},
-            ),
-            dg.AssetCheckResult(
-                check_name=ALL_INDEXED,
-                passed=report.dead_lettered == 0 and report.failed == 0,
-                # Dead letters cannot be loaded by a re-run: a warning. Events the cluster
-                # refused can: an error (count_parity holds the window back meanwhile).
-                severity=dg.AssetCheckSeverity.ERROR
-                if report.failed
-                else dg.AssetCheckSeverity.WARN,
-                description=report.summary() if report.dead_lettered or report.failed else None,
-                metadata={
-                    "dead_lettered": report.dead_lettered,
-                    "failed": report.failed,
-                    "reasons": dg.MetadataValue.json(dict(report.dead_letter_reasons)),
-                },
-            ),
-        ],
+    if report.dead_lettered or report.failed:
+        context.log.warning(report.summary())
+    tag_run(
+        context,
+        without_empty(
+            {
+                **{f"opensearch_{key}": value for key, value in totals.items()},
+                "opensearch_dead_letter_file": report.dead_letter_location,
+            }
+        ),
     )
+    yield from materialize_windows(context, checks)
+
+
+def _window_checks(
+    partition: str,
+    record: WindowLoadRecord,
+    documents: int,
+    load: WindowLoad | None,
+    dead_letter_file: str | None,
+) -> list[WindowCheck]:
+    """The load's three checks on one window; `load` is None for a window not sent again (its
+    last load was clean, its file and its documents unchanged since)."""
+    mismatch = documents + record.dead_lettered != record.raw_events
+    problems = dict(load.field_problems) if load else {}
+    reasons = dict(load.dead_letter_reasons) if load else {}
+    not_indexed = []
+    if record.dead_lettered:
+        where = f" to {dead_letter_file}" if dead_letter_file and load else ""
+        because = f" ({', '.join(f'{r}: {n}' for r, n in reasons.items())})" if reasons else ""
+        not_indexed.append(f"{record.dead_lettered} items were dead-lettered{where}{because}")
+    if record.failed:
+        not_indexed.append(
+            f"{record.failed} events were {RETRIES_EXHAUSTED}: materialize this window again "
+            "once the cluster keeps up"
+        )
+    return [
+        WindowCheck(
+            PARITY,
+            partition,
+            passed=not mismatch,
+            description=f"{documents} documents and {record.dead_lettered} dead letters for "
+            f"{record.raw_events} landed items"
+            if mismatch
+            else None,
+            metadata={
+                "landed": record.raw_events,
+                "documents": documents,
+                "dead_lettered": record.dead_lettered,
+            },
+        ),
+        WindowCheck(
+            REQUIRED_FIELDS,
+            partition,
+            passed=record.field_problems == 0,
+            description=f"{record.field_problems} events lack a required field"
+            if record.field_problems
+            else None,
+            metadata={"events_missing_fields": record.field_problems, "problems": problems},
+        ),
+        WindowCheck(
+            ALL_INDEXED,
+            partition,
+            passed=not not_indexed,
+            # Dead letters cannot be loaded by a re-run: a warning. Events the cluster
+            # refused can: an error (count_parity holds the window back meanwhile).
+            severity=dg.AssetCheckSeverity.ERROR if record.failed else dg.AssetCheckSeverity.WARN,
+            description="; ".join(not_indexed) or None,
+            metadata={
+                "dead_lettered": record.dead_lettered,
+                "failed": record.failed,
+                "reasons": reasons,
+            },
+        ),
+    ]
 
 
 def _key(moment: datetime) -> str:

@@ -18,11 +18,14 @@ from typing import Any
 
 import dagster as dg
 
+from okta_pipeline.defs.window_results import latest_materializations
+
 LANDED_VERSION = "landed_version"
 RAW_EVENTS = "window_raw_events"
 DOCUMENTS = "dagster/partition_row_count"
 DEAD_LETTERED = "window_dead_lettered"
 FAILED = "window_failed"
+FIELD_PROBLEMS = "window_events_missing_fields"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class WindowLoadRecord:
     documents: int
     dead_lettered: int
     failed: int
+    field_problems: int
 
     @property
     def clean(self) -> bool:
@@ -47,6 +51,7 @@ class WindowLoadRecord:
             DOCUMENTS: self.documents,
             DEAD_LETTERED: self.dead_lettered,
             FAILED: self.failed,
+            FIELD_PROBLEMS: self.field_problems,
         }
 
     @classmethod
@@ -59,6 +64,7 @@ class WindowLoadRecord:
                 documents=int(values[DOCUMENTS]),
                 dead_lettered=int(values[DEAD_LETTERED]),
                 failed=int(values[FAILED]),
+                field_problems=int(values[FIELD_PROBLEMS]),
             )
         except (KeyError, TypeError, ValueError):
             return None  # recorded before versions were kept: load the window again
@@ -68,23 +74,12 @@ def last_loads(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Iterable[str]
 ) -> dict[str, WindowLoadRecord]:
     """The latest recorded load of each of `partitions` that has one."""
-    latest = instance.get_latest_storage_id_by_partition(
-        asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, partitions=set(partitions)
-    )
-    if not latest:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())),
-        limit=len(latest),
-    ).records
     loads: dict[str, WindowLoadRecord] = {}
-    for record in records:
+    for partition, record in latest_materializations(instance, asset_key, partitions).items():
         materialization = record.asset_materialization
-        if materialization is None or record.partition_key is None:
-            continue
-        parsed = WindowLoadRecord.from_metadata(materialization.metadata)
-        if parsed is not None:
-            loads[record.partition_key] = parsed
+        parsed = materialization and WindowLoadRecord.from_metadata(materialization.metadata)
+        if parsed:
+            loads[partition] = parsed
     return loads
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
 from pydantic import Field
@@ -34,3 +35,14 @@ class LandingZoneResource(dg.ConfigurableResource):
 
         # Region and credentials come from the environment (the task role on ECS).
         return boto3.client("s3", endpoint_url=self.s3_endpoint_url)
+
+
+def location_metadata(location: str) -> dg.MetadataValue:
+    """Where a landed file is, as the UI should show it: a link to the S3 console for an S3
+    object, a path for a local file."""
+    if location.startswith("s3://"):
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        return dg.MetadataValue.url(
+            f"https://console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key, safe='/')}"
+        )
+    return dg.MetadataValue.path(location)

@@ -73,6 +73,9 @@ class WindowLoad:
     failed: int = 0
     """Events OpenSearch kept refusing with 429 or 5xx: a re-run indexes them."""
     bytes: int = 0
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    field_problems: Counter[str] = field(default_factory=Counter)
+    """This window's events lacking a required field (counted in the report's too)."""
     started: float = field(default_factory=time.monotonic)
     finished: float = 0.0
 
@@ -194,10 +197,12 @@ def load_windows(
                 placed = validate(event)
                 if isinstance(placed, str):
                     report.field_problems[placed] += 1
+                    load.field_problems[placed] += 1
                     _dead_letter(report, dead_letters, load, placed, event)
                     continue
                 if not isinstance(event.get("eventType"), str):
                     report.field_problems["missing eventType"] += 1
+                    load.field_problems["missing eventType"] += 1
                 uuid, published = placed
                 size = len(source.encode())
                 if size > max_event_bytes:
@@ -262,6 +267,7 @@ def _dead_letter(
 ) -> None:
     with _FAILURES:
         load.dead_lettered += 1
+        load.dead_letter_reasons[reason] += 1
         report.dead_letter_reasons[reason] += 1
         _add_example(report, event, reason)
         dead_letters.add(load.window, reason, event)
