@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ from okta_pipeline_tests.stored_events import Prefixes
 # March 2027 on: the partitions start where those dates were written for. Set before any test
 # module imports the partitions; child processes inherit it.
 os.environ[PARTITIONS_START_VARIABLE] = "2026-08-01"
+# Commands that record runs in the local Dagster instance (the demo, the UI) record the
+# suite's in an instance of its own, never in the project's `.dagster_home`.
+os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="okta-pipeline-tests-dagster-")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,12 @@ def child(
     return subprocess.Popen(
         [sys.executable, "-m", f"okta_pipeline_tests.faults.{module}", *args],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        # A child records its runs in an instance only when `env` names one.
+        env={
+            **{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
