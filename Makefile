@@ -12,7 +12,8 @@ ifneq ($(wildcard ../shared/vendor),)
 export OKTA_PIPELINE_PLUGIN_SOURCES ?= $(abspath ../shared/vendor)
 endif
 
-.PHONY: install demo test lint typecheck validate terraform-check pytest bench bench-quick opensearch-up opensearch-down clean
+# `make ui` opens the Dagster UI on the instance `make demo` records its runs in (.dagster_home).
+.PHONY: install demo ui test lint typecheck validate terraform-check pytest bench bench-quick opensearch-up opensearch-down clean
 
 install: $(STAMP)
 
@@ -31,6 +32,9 @@ $(CHECKOV_STAMP): terraform/checkov-requirements.txt
 
 demo: install
 	$(BIN)/okta-pipeline demo
+
+ui: install
+	$(BIN)/okta-pipeline ui
 
 lint: install
 	$(BIN)/ruff check .

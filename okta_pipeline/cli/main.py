@@ -15,6 +15,7 @@ from okta_pipeline.cli import (
     detections_command,
     opensearch_commands,
     simulate_command,
+    ui_command,
 )
 from okta_pipeline.lib.detections.engine import DetectionFailedError
 from okta_pipeline.lib.local_opensearch.assembly import AssemblyError
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     detections_command.register(commands)
     alert_receiver_command.register(commands)
     bench_command.register(commands)
+    ui_command.register(commands)
     return parser
 
 
