@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from okta_pipeline.defs.window_results import run_totals
+from okta_pipeline.defs.window_results import WindowCheck, latest_materializations, run_totals
 
 
 def materialize_with_totals(
@@ -70,3 +70,18 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, RangeCheck]:
     for evaluation in result.get_asset_check_evaluations():
         found.setdefault(evaluation.check_name, {})[evaluation.partition] = evaluation
     return {name: RangeCheck(dict(sorted(e.items(), key=str))) for name, e in found.items()}
+
+
+def report_window_check(
+    instance: dg.DagsterInstance,
+    asset: str,
+    check: str,
+    partition: str,
+    passed: bool,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> None:
+    """Record a check's result on a window's latest materialization, as the assets do."""
+    key = dg.AssetKey(asset)
+    target = latest_materializations(instance, key, [partition])[partition]
+    result = WindowCheck(check, partition, passed, severity)
+    instance.report_runless_asset_event(result.evaluation(key, blocking=True, target=target))

@@ -58,6 +58,27 @@ class WindowCheck:
     description: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def evaluation(
+        self, asset_key: dg.AssetKey, blocking: bool, target: dg.EventLogRecord | None
+    ) -> AssetCheckEvaluation:
+        """This result as Dagster records it: on the window's partition, judging `target`, the
+        window's latest materialization (without one, the result does not count as current)."""
+        return AssetCheckEvaluation(
+            asset_key=asset_key,
+            check_name=self.name,
+            passed=self.passed,
+            severity=self.severity,
+            description=self.description,
+            metadata=without_empty(self.metadata),
+            blocking=blocking,
+            partition=self.partition,
+            target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+                run_id=target.run_id, storage_id=target.storage_id, timestamp=target.timestamp
+            )
+            if target
+            else None,
+        )
+
 
 def without_empty(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The entries that say something: no None, empty strings, lists or mappings (zeros stay,
@@ -106,21 +127,8 @@ def materialize_windows(
     )
     specs = {spec.name: spec for spec in context.assets_def.check_specs}
     for result in checks:
-        record = targets.get(result.partition)
-        yield AssetCheckEvaluation(
-            asset_key=context.asset_key,
-            check_name=result.name,
-            passed=result.passed,
-            severity=result.severity,
-            description=result.description,
-            metadata=without_empty(result.metadata),
-            blocking=specs[result.name].blocking,
-            partition=result.partition,
-            target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-                run_id=record.run_id, storage_id=record.storage_id, timestamp=record.timestamp
-            )
-            if record
-            else None,
+        yield result.evaluation(
+            context.asset_key, specs[result.name].blocking, targets.get(result.partition)
         )
     for spec in specs.values():  # each check's output, which Dagster requires of the step
         yield dg.Output(

@@ -10,6 +10,7 @@ import pytest
 
 from okta_pipeline.definitions import build_definitions
 from okta_pipeline.defs.deployment import DeploymentSettings
+from okta_pipeline_tests.run_results import report_window_check
 
 DETECTED = "2026-11-20-10:00"
 
@@ -26,14 +27,8 @@ def test_a_detected_window_is_delivered_once_detection_checks_pass(
         instance.report_runless_asset_event(
             dg.AssetMaterialization(asset_key="okta_detections", partition=DETECTED)
         )
-        instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey("okta_detections"),
-                check_name="queries_accepted",
-                passed=queries_accepted,
-                severity=dg.AssetCheckSeverity.ERROR,
-                partition=DETECTED,
-            )
+        report_window_check(
+            instance, "okta_detections", "queries_accepted", DETECTED, passed=queries_accepted
         )
         result = dg.evaluate_automation_conditions(
             defs=defs,

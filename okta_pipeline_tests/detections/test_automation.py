@@ -9,6 +9,7 @@ import pytest
 
 from okta_pipeline.definitions import build_definitions
 from okta_pipeline.defs.deployment import DeploymentSettings
+from okta_pipeline_tests.run_results import report_window_check
 
 LOADED = "2026-11-20-10:00"
 
@@ -37,14 +38,13 @@ def test_a_loaded_window_is_detected_once_its_blocking_checks_allow(
         # the cluster refused fail parity as an error.
         failing = "all_events_indexed" if severity == dg.AssetCheckSeverity.WARN else "count_parity"
         for check in ("count_parity", "all_events_indexed"):
-            instance.report_runless_asset_event(
-                dg.AssetCheckEvaluation(
-                    asset_key=dg.AssetKey("opensearch_okta_logs"),
-                    check_name=check,
-                    passed=passed or check != failing,
-                    severity=severity,
-                    partition=LOADED,
-                )
+            report_window_check(
+                instance,
+                "opensearch_okta_logs",
+                check,
+                LOADED,
+                passed=passed or check != failing,
+                severity=severity,
             )
         result = dg.evaluate_automation_conditions(
             defs=defs,

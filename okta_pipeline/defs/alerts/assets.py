@@ -7,6 +7,7 @@ import dagster as dg
 from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.alerts.resources import AlertsResource
+from okta_pipeline.defs.asset_attributes import ALERT_FORMAT_VERSION, HOLDS_PERSONAL_DATA, OWNERS
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
 from okta_pipeline.defs.okta.automation import follow_upstream
@@ -33,6 +34,9 @@ deliver_condition = follow_upstream(after_blocking_checks=True)
     automation_condition=deliver_condition,
     group_name="alerts",
     kinds={"jira", "slack"},
+    owners=OWNERS,
+    tags=HOLDS_PERSONAL_DATA,
+    code_version=ALERT_FORMAT_VERSION,
     check_specs=[
         dg.AssetCheckSpec(
             DESTINATIONS_ACCEPTING,
@@ -46,7 +50,9 @@ deliver_condition = follow_upstream(after_blocking_checks=True)
 def alert_deliveries(
     context: dg.AssetExecutionContext, opensearch: OpenSearchResource, alerts: AlertsResource
 ) -> dg.MaterializeResult:
-    """The delivery ledger (`okta-alert-ledger`): one record per finding and destination.
+    """A row is one delivery of a finding to one destination (a Jira issue or a comment on an
+    open one, a Slack message), recorded in the ledger (`okta-alert-ledger`) so that each is
+    sent exactly once.
     Each run also retries the deliveries earlier runs left pending."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)

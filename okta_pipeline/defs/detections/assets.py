@@ -7,6 +7,7 @@ import dagster as dg
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
+from okta_pipeline.defs.asset_attributes import HOLDS_PERSONAL_DATA, OWNERS
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
 from okta_pipeline.defs.okta.automation import follow_upstream
@@ -49,6 +50,8 @@ detect_condition = follow_upstream(after_blocking_checks=True)
     code_version=catalog_digest(),
     group_name="detections",
     kinds={"opensearch", "python"},
+    owners=OWNERS,
+    tags=HOLDS_PERSONAL_DATA,
     check_specs=[
         window_check_spec(
             QUERIES_ACCEPTED,
@@ -68,8 +71,10 @@ def okta_detections(
     opensearch: OpenSearchResource,
     detections: DetectionsResource,
 ) -> Iterator[WindowEvent]:
-    """Findings of the detection catalog, one document per (detection, entity, window), in
-    `okta-findings-YYYY.MM.DD`. Ids are deterministic: re-runs and backfills converge."""
+    """A row is one finding: a detection of the catalog that matched one entity (a user, an IP
+    address, a session) in one window, with its severity and the uuids of the events that are
+    its evidence; documents of `okta-findings-YYYY.MM.DD`. Ids are deterministic: re-runs and
+    backfills converge."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     client = opensearch.client()

@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from okta_pipeline.defs.asset_attributes import HOLDS_NO_PERSONAL_DATA, OWNERS
 from okta_pipeline.defs.detections.resources import DetectionsResource, MonitorsResource
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.lib.detections.catalog import catalog_digest, load_catalog
@@ -57,7 +58,8 @@ def desired_monitors(
     code_version=f"{catalog_digest()}-{COMPILER_VERSION}",
     group_name="detections",
     kinds={"opensearch"},
-    owners=["team:security-engineering"],
+    owners=OWNERS,
+    tags=HOLDS_NO_PERSONAL_DATA,
 )
 def detection_monitors(
     context: dg.AssetExecutionContext,
@@ -65,7 +67,8 @@ def detection_monitors(
     detections: DetectionsResource,
     monitors: MonitorsResource,
 ) -> dg.MaterializeResult:
-    """One bucket-level Alerting monitor per single-event and threshold detection, for the
+    """A row is one OpenSearch Alerting monitor: one bucket-level monitor per single-event and
+    threshold detection of the catalog, for the
     Alerting UI in Dashboards; stateful detections stay in the pipeline. Re-syncing changes
     nothing unless the catalog did (or someone edited a monitor), and updates keep trigger ids
     so that active alerts stay active. Alerts reach Jira and Slack from the pipeline's findings,

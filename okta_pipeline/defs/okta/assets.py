@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from okta_pipeline.defs.asset_attributes import HOLDS_PERSONAL_DATA, LANDING_FORMAT_VERSION, OWNERS
 from okta_pipeline.defs.okta.automation import fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.partition_horizon import OKTA_RETENTION
@@ -24,12 +25,16 @@ DAY_OF_WINDOWS = 288
     automation_condition=fetch_condition(),
     group_name="okta",
     kinds={"okta"},
+    owners=OWNERS,
+    tags=HOLDS_PERSONAL_DATA,
+    code_version=LANDING_FORMAT_VERSION,
 )
 def okta_system_log(
     context: dg.AssetExecutionContext, okta: OktaResource, landing: LandingZoneResource
 ) -> dg.MaterializeResult:
-    """Okta System Log events as Okta sent them (only the JSON form normalized: compact, UTF-8),
-    one JSONL.gz file per window.
+    """A row is one Okta System Log event (a LogEvent: who did what, from where, with which
+    outcome), as Okta sent it (only the JSON form normalized: compact, UTF-8). One gzipped
+    JSON Lines file per 5-minute window, in a directory or under an S3 prefix.
 
     Re-running a window merges with what is already landed (union by uuid), so late events
     are added and nothing is lost.

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from okta_pipeline.lib.durations import spoken
+
 # Fetch a window this many minutes after it ends (0-4), so most of its events are persisted.
 SETTLE_MINUTES = 2
 # Fetch the newest windows this often (a whole number of windows dividing an hour); 15 fetches
@@ -44,24 +46,30 @@ def fetch_condition(
         dg.AutomationCondition.cron_tick_passed(f"{fetch_minutes} * * * *")
         & dg.AutomationCondition.in_latest_time_window(timedelta(minutes=every_minutes))
         & ~dg.AutomationCondition.in_progress()
-    ).with_label(f"fetch the windows of the last {every_minutes} minutes, {settle_minutes} after")
+    ).with_label(
+        f"fetch the windows closed in the last {spoken(timedelta(minutes=every_minutes), one='')},"
+        f" {spoken(timedelta(minutes=settle_minutes))} after they close"
+    )
     refetch = (
         dg.AutomationCondition.cron_tick_passed(lookback_cron)
         & dg.AutomationCondition.in_latest_time_window(lookback)
         & ~dg.AutomationCondition.in_progress()
-    ).with_label(f"re-fetch windows of the last {lookback}")
+    ).with_label(f"re-fetch windows of the last {spoken(lookback, one='')}, for late events")
     catch_up = (
         dg.AutomationCondition.cron_tick_passed(CATCH_UP_CRON)
         & dg.AutomationCondition.missing()
         & dg.AutomationCondition.in_latest_time_window(CATCH_UP)
         & ~dg.AutomationCondition.in_progress()
-    ).with_label(f"fetch windows of the last {CATCH_UP} never fetched")
+    ).with_label(f"fetch windows of the last {spoken(CATCH_UP, one='')} never fetched")
     daily = (
         dg.AutomationCondition.cron_tick_passed(DAILY_REFETCH_CRON)
         & dg.AutomationCondition.in_latest_time_window(DAILY_REFETCH_OLDEST)
         & ~dg.AutomationCondition.in_latest_time_window(DAILY_REFETCH_NEWEST)
         & ~dg.AutomationCondition.in_progress()
-    ).with_label("re-fetch windows 26 to 50 hours old, daily, for events Okta persisted late")
+    ).with_label(
+        f"re-fetch windows {spoken(DAILY_REFETCH_NEWEST)} to {spoken(DAILY_REFETCH_OLDEST)} old, "
+        "daily, for events Okta persisted late"
+    )
     return first_fetch | refetch | catch_up | daily
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from opensearchpy import OpenSearch
 
+from okta_pipeline.defs.asset_attributes import HOLDS_PERSONAL_DATA, OWNERS
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS, okta_system_log
 from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
@@ -34,7 +35,7 @@ from okta_pipeline.lib.opensearch.bulk_loader import (
     load_windows,
 )
 from okta_pipeline.lib.opensearch.index_setup import ensure_template, indices_with_older_mapping
-from okta_pipeline.lib.opensearch.okta_index import daily_indices, index_name
+from okta_pipeline.lib.opensearch.okta_index import MAPPING_VERSION, daily_indices, index_name
 
 PARITY = "count_parity"
 REQUIRED_FIELDS = "required_fields"
@@ -58,6 +59,9 @@ class LoadConfig(dg.Config):
     automation_condition=load_condition,
     group_name="opensearch",
     kinds={"opensearch"},
+    owners=OWNERS,
+    tags=HOLDS_PERSONAL_DATA,
+    code_version=f"mapping-{MAPPING_VERSION}",
     check_specs=[
         window_check_spec(
             PARITY,
@@ -87,10 +91,11 @@ def opensearch_okta_logs(
     opensearch: OpenSearchResource,
     landing: LandingZoneResource,
 ) -> Iterator[WindowEvent]:
-    """Okta events in `okta-logs-YYYY.MM.DD` (by `published`), `_id` = uuid, `_source` = the raw
-    event. Re-runs and backfills converge to the same documents; a window whose landed file is
-    unchanged since its last clean load, with its documents all still indexed, is not sent again.
-    """
+    """A row is one Okta event as a document of `okta-logs-YYYY.MM.DD` (the day of its
+    `published`): `_id` = its uuid, `_source` = the raw event, searchable through the index's
+    typed mapping. Re-runs and backfills converge to the same documents; a window whose landed
+    file is unchanged since its last clean load, with its documents all still indexed, is not
+    sent again."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     prefix = opensearch.index_prefix

@@ -9,6 +9,7 @@ from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.lib.durations import spoken
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
 FRESHNESS = "newest_event_freshness"
@@ -20,8 +21,8 @@ FRESHNESS_FAIL = timedelta(hours=1)
 @dg.asset_check(
     asset=opensearch_okta_logs,
     name=FRESHNESS,
-    description=f"The newest indexed event is under {FRESHNESS_FAIL} old (warns past "
-    f"{FRESHNESS_WARN}); evaluated every five minutes by its own schedule, so it turns red "
+    description=f"The newest indexed event is under {spoken(FRESHNESS_FAIL)} old (warns past "
+    f"{spoken(FRESHNESS_WARN)}); evaluated every five minutes by its own schedule, so it turns red "
     "when the pipeline stops, and loads of history never affect it",
 )
 def newest_event_freshness(opensearch: OpenSearchResource) -> dg.AssetCheckResult:
@@ -65,7 +66,11 @@ def freshness_result(newest: datetime | None, now: datetime | None = None) -> dg
         severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
         description="no event indexed yet: is the automation sensor running?"
         if age is None
-        else f"the newest indexed event is {age} old: the pipeline has stalled, or Okta is "
-        "unreachable (see the latest okta_system_log runs)",
+        else f"the newest indexed event is {_rounded(age)} old: the pipeline has stalled, or "
+        "Okta is unreachable (see the latest okta_system_log runs)",
         metadata=metadata,
     )
+
+
+def _rounded(age: timedelta) -> str:
+    return spoken(timedelta(minutes=max(1, round(age.total_seconds() / 60))))

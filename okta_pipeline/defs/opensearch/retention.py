@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from okta_pipeline.defs.asset_attributes import HOLDS_NO_PERSONAL_DATA, OWNERS, RETENTION_VERSION
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.lib.opensearch.index_setup import delete_expired_indices, ensure_retention_policy
 
@@ -11,14 +12,18 @@ from okta_pipeline.lib.opensearch.index_setup import delete_expired_indices, ens
 @dg.asset(
     group_name="opensearch",
     kinds={"opensearch"},
+    owners=OWNERS,
+    tags=HOLDS_NO_PERSONAL_DATA,
+    code_version=RETENTION_VERSION,
     automation_condition=dg.AutomationCondition.on_cron("30 3 * * *"),
 )
 def okta_index_retention(
     context: dg.AssetExecutionContext, opensearch: OpenSearchResource
 ) -> dg.MaterializeResult:
-    """Applies the ISM retention policy (where the cluster has Index Management) and deletes
-    daily indices whose name date is past retention, which also catches backfilled indices
-    that ISM would keep because they were created recently."""
+    """A row is one daily Okta index deleted past retention. Applies the ISM retention policy
+    (where the cluster has Index Management) and deletes daily indices whose name date is past
+    retention, which also catches backfilled indices that ISM would keep because they were
+    created recently."""
     client = opensearch.client()
     prefix, days = opensearch.index_prefix, opensearch.retention_days
     policy = ensure_retention_policy(client, prefix, timedelta(days=days))
