@@ -186,6 +186,7 @@ def run_demo(
             "indices": indices,
             "indexed": int(totals["opensearch_indexed"]),
             "unchanged": int(totals["opensearch_unchanged"]),
+            "windows_not_sent_again": int(totals["opensearch_windows_not_sent_again"]),
         },
         "truth": org.truth_between(start_ms, end_ms),
         "detections": int(totals["detections_evaluated"]),
@@ -288,10 +289,16 @@ def _demo(args: argparse.Namespace) -> int:
         + ", ".join(f"{name} {count}" for name, count in summary["truth"].items())
     )
     search = summary["opensearch"]
+    skipped = search["windows_not_sent_again"]
     print(
         f"  OpenSearch {components.version} at {endpoint.url}: {search['docs']} documents in "
         f"{', '.join(search['indices'])} ({search['indexed']} indexed, "
-        f"{search['unchanged']} unchanged this run)"
+        f"{search['unchanged']} unchanged this run"
+        + (
+            f"; {skipped} windows unchanged since their last load, not sent again)"
+            if skipped
+            else ")"
+        )
     )
     _print_findings(summary)
     alerts = summary["alerts"]
