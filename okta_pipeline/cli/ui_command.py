@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
@@ -90,33 +91,55 @@ def local_services(
 
 def run_until_stopped(command: list[str], env: Mapping[str, str]) -> int:
     """Run `command` in a session of its own until it exits, or until this process is told to
-    stop (SIGINT, SIGTERM): then ask it to stop, and kill what is left after the grace time."""
+    stop (SIGINT, SIGTERM). Either way, SIGINT goes to the whole session, as a terminal's Ctrl-C
+    does: signalled alone, `dagster dev` would exit while its code server waits for the runs in
+    progress, for minutes if Okta or OpenSearch stopped answering. What is still there after
+    the grace time is killed."""
     child = subprocess.Popen(command, env=dict(env), start_new_session=True)
     stopping: list[int] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         stopping.append(signum)
-        _signal_group(child.pid, signal.SIGINT)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while True:
-            try:
-                code = child.wait(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                if stopping:
-                    try:
-                        code = child.wait(timeout=STOP_GRACE_SECONDS)
-                    except subprocess.TimeoutExpired:
-                        _progress("Dagster did not stop in time: killing it")
-                        code = -signal.SIGKILL
-                    break
+        while child.poll() is None and not stopping:
+            time.sleep(0.2)
+        _signal_group(child.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while _group_alive(child.pid) and time.monotonic() < deadline:
+            child.poll()  # reap `dagster dev`, or it keeps the group alive as a zombie
+            time.sleep(0.1)
     finally:
-        _signal_group(child.pid, signal.SIGKILL)  # whatever is left of the session
+        if _group_alive(child.pid):
+            _progress("Dagster did not stop in time: killing what is left of it")
+            _signal_group(child.pid, signal.SIGKILL)
+        child.wait()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 0 if stopping else code
+    return 0 if stopping else child.returncode
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. Zombies do not count: an exited child of
+    `dagster dev` waits for its reaper, which where this runs as a container's first process
+    may never come."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: any member, zombie or not
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _signal_group(pid: int, signum: int) -> None:
