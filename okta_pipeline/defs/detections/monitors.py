@@ -7,6 +7,7 @@ import dagster as dg
 from okta_pipeline.defs.asset_attributes import HOLDS_NO_PERSONAL_DATA, OWNERS
 from okta_pipeline.defs.detections.resources import DetectionsResource, MonitorsResource
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.window_results import without_empty
 from okta_pipeline.lib.detections.catalog import catalog_digest, load_catalog
 from okta_pipeline.lib.detections.model import Detection
 from okta_pipeline.lib.monitors.channel import (
@@ -93,14 +94,16 @@ def detection_monitors(
         ", ".join(pipeline_only) or "none",
     )
     return dg.MaterializeResult(
-        metadata={
-            **report.summary(),
-            "created_ids": dg.MetadataValue.json(report.created),
-            "updated_ids": dg.MetadataValue.json(report.updated),
-            "deleted_ids": dg.MetadataValue.json(report.deleted),
-            "pipeline_only": dg.MetadataValue.json(pipeline_only),
-            "posts_to_receiver": bool(monitors.receiver_url),
-        }
+        metadata=without_empty(
+            {
+                **report.summary(),
+                "created_ids": report.created,
+                "updated_ids": report.updated,
+                "deleted_ids": report.deleted,
+                "pipeline_only": pipeline_only,
+                "posts_to_receiver": bool(monitors.receiver_url),
+            }
+        )
     )
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 from okta_pipeline.defs.asset_attributes import HOLDS_NO_PERSONAL_DATA, OWNERS, RETENTION_VERSION
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.defs.window_results import without_empty
 from okta_pipeline.lib.opensearch.index_setup import delete_expired_indices, ensure_retention_policy
 
 
@@ -31,9 +32,7 @@ def okta_index_retention(
         context.log.warning(f"ISM policy not applied ({policy}); deleting by index name date only")
     deleted = delete_expired_indices(client, prefix, days)
     return dg.MaterializeResult(
-        metadata={
-            "ism_policy": policy,
-            "retention_days": days,
-            "deleted_indices": dg.MetadataValue.json(deleted),
-        }
+        metadata=without_empty(
+            {"ism_policy": policy, "retention_days": days, "deleted_indices": deleted}
+        )
     )
