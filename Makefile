@@ -13,7 +13,7 @@ export OKTA_PIPELINE_PLUGIN_SOURCES ?= $(abspath ../shared/vendor)
 endif
 
 # `make ui` opens the Dagster UI on the instance `make demo` records its runs in (.dagster_home).
-.PHONY: install demo ui test lint typecheck validate terraform-check pytest bench bench-quick opensearch-up opensearch-down clean
+.PHONY: install browser demo ui test lint typecheck validate terraform-check pytest screenshots bench bench-quick opensearch-up opensearch-down clean
 
 install: $(STAMP)
 
@@ -23,6 +23,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+# The Dagster UI's browser test drives Debian's chromium through its chromedriver; Selenium is
+# given both paths, so it never downloads a browser of its own. Installed here when missing.
+browser:
+	@if [ ! -x /usr/bin/chromedriver ]; then \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		echo "Installing chromium and chromium-driver (the Dagster UI's browser test)"; \
+		$$sudo apt-get update -q && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends chromium chromium-driver; \
+	fi
 
 $(CHECKOV_STAMP): terraform/checkov-requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -52,9 +63,13 @@ terraform-check: $(CHECKOV_STAMP)
 	bash terraform/check.sh
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --skip-download --quiet --compact
 
-# The deployment tests run checkov themselves (CHECKOV names the binary).
-pytest: install $(CHECKOV_STAMP)
+# The deployment tests run checkov themselves (CHECKOV names the binary); the UI's test, a browser.
+pytest: install browser $(CHECKOV_STAMP)
 	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest
+
+# docs/images: the Dagster UI after the demo, as the UI's browser test sees it at each step.
+screenshots: install browser
+	OKTA_PIPELINE_SCREENSHOTS=docs/images $(BIN)/pytest okta_pipeline_tests/ui
 
 # The benchmark's quick mode runs as a smoke test: it checks every scenario end to end (no
 # timing is asserted; bench/RESULTS.md holds a full run's numbers).
