@@ -191,7 +191,7 @@ def run_demo(
         "truth": org.truth_between(start_ms, end_ms),
         "detections": int(totals["detections_evaluated"]),
         "findings": dict(sorted(Counter(f.detection for f in found).items())),
-        "new_findings": int(totals["findings_new"]),
+        "new_findings": int(totals["detections_findings_new"]),
         "attacks": [
             {
                 "incident": r.attack.incident,

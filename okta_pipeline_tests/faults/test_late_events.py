@@ -91,7 +91,7 @@ def sent_again(
         moment = datetime.strptime(str(record.partition_key), PARTITION_FORMAT).replace(tzinfo=UTC)
         materialization = record.asset_materialization
         if moment not in latest and materialization is not None:
-            latest[moment] = bool(materialization.metadata["sent_again"].value)
+            latest[moment] = bool(materialization.metadata["sent_this_run"].value)
     return latest
 
 

@@ -79,7 +79,7 @@ def load(
 def metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     """The load's totals over the run's windows, from each window's own metadata."""
     windows = window_metadata(result, "opensearch_okta_logs").values()
-    sent = [w for w in windows if w["sent_again"]]
+    sent = [w for w in windows if w["sent_this_run"]]
     return {
         "indexed": sum(w["window_indexed"] for w in sent),
         "unchanged": sum(w["window_unchanged"] for w in sent),

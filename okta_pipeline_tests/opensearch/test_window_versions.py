@@ -33,7 +33,7 @@ def per_window(result: dg.ExecuteInProcessResult) -> dict[datetime, dict[str, An
 
 
 def sent(result: dg.ExecuteInProcessResult) -> set[datetime]:
-    return {moment for moment, meta in per_window(result).items() if meta["sent_again"]}
+    return {moment for moment, meta in per_window(result).items() if meta["sent_this_run"]}
 
 
 def test_only_changed_windows_are_sent_again(

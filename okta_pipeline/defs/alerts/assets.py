@@ -84,10 +84,11 @@ def alert_deliveries(
     problems = {**report.unavailable, **report.refused}
     tag_run(
         context,
+        "alerts",
         {
-            **{f"alerts_{key}": value for key, value in report.summary().items()},
-            "alerts_already_sent": report.already_sent,
-            "alerts_retried_from_earlier_runs": len(pending),
+            **report.summary(),
+            "already_sent": report.already_sent,
+            "retried_from_earlier_runs": len(pending),
         },
     )
     # The deliveries of a run span windows (it retries what earlier runs left pending): their

@@ -139,11 +139,12 @@ def okta_detections(
     )
     tag_run(
         context,
+        "detections",
         {
-            "detections_evaluated": len(chosen),
+            "evaluated": len(chosen),
             "findings": len(evaluation.findings),
             "findings_new": len(new),
-            "detection_requests": evaluation.requests,
+            "requests": evaluation.requests,
         },
     )
     yield from materialize_windows(context, checks)

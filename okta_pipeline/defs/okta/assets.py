@@ -85,15 +85,16 @@ def okta_system_log(
     )
     tag_run(
         context,
+        "okta",
         {
-            "okta_events_fetched": stats.events,
-            "okta_events_new": sum(w.added for w in writes),
-            "okta_requests": stats.requests,
-            "okta_pages": stats.pages,
-            "okta_rate_limited": stats.rate_limited,
-            "okta_retries": stats.retries,
-            "okta_wait_seconds": round(stats.waited_seconds, 3),
-            "okta_unplaceable_events": len(unplaceable),
+            "events_fetched": stats.events,
+            "events_new": sum(w.added for w in writes),
+            "requests": stats.requests,
+            "pages": stats.pages,
+            "rate_limited": stats.rate_limited,
+            "retries": stats.retries,
+            "wait_seconds": round(stats.waited_seconds, 3),
+            "unplaceable_events": len(unplaceable),
         },
     )
     return dg.MaterializeResult()

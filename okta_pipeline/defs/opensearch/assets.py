@@ -25,7 +25,6 @@ from okta_pipeline.defs.window_results import (
     materialize_windows,
     tag_run,
     window_check_spec,
-    without_empty,
 )
 from okta_pipeline.lib.landing import WINDOW, window_start
 from okta_pipeline.lib.opensearch.bulk_loader import (
@@ -192,7 +191,7 @@ def opensearch_okta_logs(
     checks: list[WindowCheck] = []
     for moment, record in sorted(records.items()):
         add_window_metadata(
-            context, _key(moment), {**record.metadata(), "sent_again": moment not in skipped}
+            context, _key(moment), {**record.metadata(), "sent_this_run": moment not in skipped}
         )
         checks.extend(
             _window_checks(
@@ -213,15 +212,7 @@ def opensearch_okta_logs(
     context.log.info(f"Loaded {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: {totals}")
     if report.dead_lettered or report.failed:
         context.log.warning(report.summary())
-    tag_run(
-        context,
-        without_empty(
-            {
-                **{f"opensearch_{key}": value for key, value in totals.items()},
-                "opensearch_dead_letter_file": report.dead_letter_location,
-            }
-        ),
-    )
+    tag_run(context, "opensearch", totals)
     yield from materialize_windows(context, checks)
 
 
