@@ -166,6 +166,7 @@ def opensearch_okta_logs(
     indexed_counts = _documents_per_window(client, prefix, start, end)
 
     records: dict[datetime, WindowLoadRecord] = dict(skipped)
+    sent: dict[datetime, dict[str, Any]] = {}
     for moment, load in report.windows.items():
         records[moment] = WindowLoadRecord(
             landed_version=versions[moment],
@@ -175,32 +176,24 @@ def opensearch_okta_logs(
             failed=load.failed,
             field_problems=sum(load.field_problems.values()),
         )
-        add_window_metadata(
-            context,
-            _key(moment),
-            {
-                "window_indexed": load.indexed,
-                "window_unchanged": load.unchanged,
-                "window_bytes": load.bytes,
-                "window_seconds": load.seconds,
-                "dead_letter_file": location_metadata(report.dead_letter_location)
-                if load.dead_lettered and report.dead_letter_location
-                else None,
-            },
-        )
+        sent[moment] = {
+            "window_indexed": load.indexed,
+            "window_unchanged": load.unchanged,
+            "window_bytes": load.bytes,
+            "window_seconds": load.seconds,
+            "dead_letter_file": location_metadata(report.dead_letter_location)
+            if load.dead_lettered and report.dead_letter_location
+            else None,
+        }
     checks: list[WindowCheck] = []
     for moment, record in sorted(records.items()):
         add_window_metadata(
-            context, _key(moment), {**record.metadata(), "sent_this_run": moment not in skipped}
+            context,
+            _key(moment),
+            {**record.metadata(), "sent_this_run": moment in sent, **sent.get(moment, {})},
         )
-        checks.extend(
-            _window_checks(
-                _key(moment),
-                record,
-                indexed_counts.get(moment, 0),
-                report.windows.get(moment),
-                report.dead_letter_location,
-            )
+        checks += _window_checks(
+            _key(moment), record, report.windows.get(moment), report.dead_letter_location
         )
     totals = {
         "indexed": sum(w.indexed for w in report.windows.values()),
@@ -217,14 +210,11 @@ def opensearch_okta_logs(
 
 
 def _window_checks(
-    partition: str,
-    record: WindowLoadRecord,
-    documents: int,
-    load: WindowLoad | None,
-    dead_letter_file: str | None,
+    partition: str, record: WindowLoadRecord, load: WindowLoad | None, dead_letter_file: str | None
 ) -> list[WindowCheck]:
     """The load's three checks on one window; `load` is None for a window not sent again (its
     last load was clean, its file and its documents unchanged since)."""
+    documents = record.documents
     mismatch = documents + record.dead_lettered != record.raw_events
     problems = dict(load.field_problems) if load else {}
     reasons = dict(load.dead_letter_reasons) if load else {}

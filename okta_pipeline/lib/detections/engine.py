@@ -41,11 +41,11 @@ class Evaluation:
             counts[finding.detection.id] += 1
         return dict(counts)
 
-    def by_window(self) -> dict[datetime, dict[str, int]]:
-        counts: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    def by_window(self) -> dict[datetime, list[Finding]]:
+        grouped: dict[datetime, list[Finding]] = defaultdict(list)
         for finding in self.findings:
-            counts[finding.window][finding.detection.id] += 1
-        return counts
+            grouped[finding.window].append(finding)
+        return grouped
 
 
 class DetectionFailedError(RuntimeError):
