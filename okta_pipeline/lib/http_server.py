@@ -5,10 +5,12 @@ The Okta simulator, the Jira and Slack stand-ins and the alert receiver all serv
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class BackgroundHTTPServer:
@@ -51,3 +53,20 @@ class BackgroundHTTPServer:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: Any,
+    headers: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Answer the handler's request with `body` as compact JSON (and any extra headers)."""
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    handler.send_response(status)  # also sends Date, which Okta's clients use for resets
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(payload)

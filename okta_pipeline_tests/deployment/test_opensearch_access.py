@@ -24,6 +24,7 @@ from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.detections.monitors import desired_monitors
 from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.lib.http_server import send_json
 from okta_pipeline.lib.monitors.sync import MONITORS, MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 from okta_pipeline.lib.opensearch.index_setup import delete_expired_indices
@@ -182,12 +183,7 @@ class Recorder(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         key = (self.command, urlsplit(self.path).path)
-        data = json.dumps(self.answers.get(key, {"acknowledged": True})).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 200, self.answers.get(key, {"acknowledged": True}))
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

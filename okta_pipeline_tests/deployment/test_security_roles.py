@@ -24,6 +24,7 @@ from okta_pipeline.defs.detections.monitors import desired_monitors
 from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.lib.detections.findings import findings_index, findings_template
+from okta_pipeline.lib.http_server import send_json
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 from okta_pipeline.lib.opensearch.index_setup import has_plugin, retention_policy
 from okta_pipeline.lib.opensearch.okta_index import index_name, index_template
@@ -278,12 +279,7 @@ class SecurityApi(BaseHTTPRequestHandler):
         return self._send(200, {"status": "OK"})
 
     def _send(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, payload)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

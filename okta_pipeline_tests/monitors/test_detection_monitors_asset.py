@@ -3,7 +3,6 @@ Alerting reported as such (a warning, not a failure and not a silent success).""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
@@ -18,7 +17,7 @@ from okta_pipeline.defs.detections.monitors import (
 )
 from okta_pipeline.defs.detections.resources import DetectionsResource, MonitorsResource
 from okta_pipeline.lib.detections.catalog import load_catalog
-from okta_pipeline.lib.http_server import BackgroundHTTPServer
+from okta_pipeline.lib.http_server import BackgroundHTTPServer, send_json
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 from okta_pipeline.lib.monitors.sync import MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
@@ -127,12 +126,7 @@ def cluster_without_alerting() -> Iterator[tuple[str, list[tuple[str, str]]]]:
         def _answer(self) -> None:
             asked.append((self.command, self.path))
             found = self.path.startswith("/_cat/plugins")
-            payload = json.dumps([] if found else {"error": "not here"}).encode()
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, 200 if found else 404, [] if found else {"error": "not here"})
 
         def do_GET(self) -> None:
             self._answer()

@@ -5,11 +5,10 @@ gives on a node without its config index."""
 
 from __future__ import annotations
 
-import json
 from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
-from okta_pipeline.lib.http_server import BackgroundHTTPServer
+from okta_pipeline.lib.http_server import BackgroundHTTPServer, send_json
 from okta_pipeline.lib.monitors.sync import MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
@@ -37,12 +36,7 @@ class FreshAlerting(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         FreshAlerting.searched.append(self.path)
-        payload = json.dumps(NOT_FOUND).encode()
-        self.send_response(404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_json(self, 404, NOT_FOUND)
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.lib.http_server import send_json
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
 
@@ -28,12 +29,7 @@ class Recorder(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         type(self).requests.append((self.command, self.path, dict(self.headers), body))
-        payload = json.dumps(type(self).answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_json(self, 200, type(self).answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

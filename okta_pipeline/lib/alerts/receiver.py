@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from okta_pipeline.lib.detections.single_event import NO_VALUE
-from okta_pipeline.lib.http_server import BackgroundHTTPServer
+from okta_pipeline.lib.http_server import BackgroundHTTPServer, send_json
 from okta_pipeline.lib.windows import window_start
 
 MAX_BODY_BYTES = 64 * 1024
@@ -195,12 +195,7 @@ class AlertReceiver(BackgroundHTTPServer):
                 self._write(status, answer)
 
             def _write(self, status: int, answer: dict[str, Any]) -> None:
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, status, answer)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # request lines could carry nothing secret, but headers are never logged

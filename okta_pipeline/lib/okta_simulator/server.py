@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from okta_pipeline.lib.http_server import BackgroundHTTPServer
+from okta_pipeline.lib.http_server import BackgroundHTTPServer, send_json
 from okta_pipeline.lib.okta_simulator.api import Request, SimulatorApp, okta_error
 
 MAX_BODY_BYTES = 64 * 1024
@@ -77,13 +76,6 @@ def _handler_for(app: SimulatorApp) -> type[BaseHTTPRequestHandler]:
             self._send(response.status, response.body, response.headers)
 
         def _send(self, status: int, body: Any, headers: list[tuple[str, str]]) -> None:
-            payload = json.dumps(body, separators=(",", ":")).encode()
-            self.send_response(status)  # also sends Date, which clients use for rate-limit resets
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, body, headers)
 
     return Handler
