@@ -4,24 +4,20 @@ stopped answering, and the run is recorded as ended rather than left running."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-import httpx
 
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, recent_window
+from okta_pipeline_tests.ui.dagster_ui import RunningUi, running_ui
 
-ROOT = Path(__file__).resolve().parents[1]
 STOPS_WITHIN_SECONDS = 15.0
 LAUNCH = """
 mutation Launch($params: ExecutionParams!) {
@@ -61,22 +57,6 @@ def silent_okta() -> Iterator[tuple[str, threading.Event]]:
             connection.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(condition: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {seconds:.0f} s")
-
-
 def group_members(pgid: int) -> list[str]:
     """The running (not zombie) processes of the group, as `ps` shows them."""
     listing = subprocess.run(
@@ -92,7 +72,7 @@ def group_members(pgid: int) -> list[str]:
 def test_the_ui_stops_within_15_seconds_of_ctrl_c_with_a_run_blocked_on_okta(
     opensearch_endpoint: OpenSearchSettings, tmp_path: Path
 ) -> None:
-    home, port = tmp_path / "dagster_home", free_port()
+    home = tmp_path / "dagster_home"
     start, _ = recent_window(hours_ago=1)
     with silent_okta() as (okta_url, called):
         env = {
@@ -103,35 +83,13 @@ def test_the_ui_stops_within_15_seconds_of_ctrl_c_with_a_run_blocked_on_okta(
             "OPENSEARCH_URL": opensearch_endpoint.url,
             "OKTA_PIPELINE_LANDING_ROOT": str(tmp_path / "landing"),
         }
-        ui = subprocess.Popen(
-            [sys.executable, "-m", "okta_pipeline.cli.main", "ui", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            # its own group, as a terminal gives a command: Ctrl-C reaches only it
-            start_new_session=True,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _answers(f"{base}/server_info"), 90, "the webserver did not answer")
-            run_id = wait_for(
-                lambda: _launched(base, start.strftime(PARTITION_FORMAT)),
-                60,
-                "the code location did not load for a launch",
-            )
+        # Leaving the block sends SIGINT (what Ctrl-C sends) and fails unless it stops in time.
+        with running_ui(env, tmp_path / "ui.log", stop_within=STOPS_WITHIN_SECONDS) as ui:
+            run_id = _launched(ui, start.strftime(PARTITION_FORMAT))
             assert called.wait(60), "the run never reached Okta"
-            asked = time.monotonic()
-            ui.send_signal(signal.SIGINT)  # what Ctrl-C sends it
-            ui.wait(timeout=STOPS_WITHIN_SECONDS + 5)
-            stopped_after = time.monotonic() - asked
-            output = ui.stdout.read().decode(errors="replace") if ui.stdout else ""
-        finally:
-            if ui.poll() is None:
-                ui.kill()
-    assert stopped_after < STOPS_WITHIN_SECONDS, output[-3000:]
-    assert ui.returncode == 0, output[-3000:]
-    assert group_members(ui.pid) == []  # the command's own group
+    output = ui.log.read_text(errors="replace")
+    assert ui.process.returncode == 0, output[-3000:]
+    assert group_members(ui.process.pid) == []  # the command's own group
     assert "did not stop in time" not in output, output[-3000:]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = instance.get_run_by_id(run_id)
@@ -141,16 +99,9 @@ def test_the_ui_stops_within_15_seconds_of_ctrl_c_with_a_run_blocked_on_okta(
         ), run
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _launched(base: str, partition: str) -> str | None:
-    """Launch a fetch of one window through the webserver; its run id once the code location
-    has loaded and the launch went through."""
+def _launched(ui: RunningUi, partition: str) -> str:
+    """Launch a fetch of one window through the webserver once its code location has loaded;
+    the run's id."""
     params = {
         "selector": {
             "repositoryLocationName": "okta_pipeline.definitions",
@@ -161,13 +112,10 @@ def _launched(base: str, partition: str) -> str | None:
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
         "runConfigData": {},
     }
-    try:
-        answer = httpx.post(
-            f"{base}/graphql", json={"query": LAUNCH, "variables": {"params": params}}, timeout=30
-        ).json()
-    except httpx.HTTPError:
-        return None
-    launched = (answer.get("data") or {}).get("launchRun") or {}
-    if launched.get("__typename") != "LaunchRunSuccess":
-        return None
-    return str(launched["run"]["runId"])
+    deadline = time.monotonic() + 60
+    while True:
+        launched = ui.graphql(LAUNCH, params=params)["launchRun"]
+        if launched["__typename"] == "LaunchRunSuccess":
+            return str(launched["run"]["runId"])
+        assert time.monotonic() < deadline, f"the code location did not load: {launched}"
+        time.sleep(0.5)

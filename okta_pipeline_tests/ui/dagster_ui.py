@@ -27,17 +27,7 @@ UI_STOP_SECONDS = 30.0
 
 def run_demo(env: Mapping[str, str], *args: str) -> dict[str, Any]:
     """`okta-pipeline demo --json` from the project's directory: its summary."""
-    done = subprocess.run(
-        [str(BIN / "okta-pipeline"), "demo", "--json", *args],
-        cwd=PROJECT,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, f"okta-pipeline demo failed:\n{done.stderr[-4000:]}"
-    return dict(json.loads(done.stdout))
+    return dict(json.loads(_project_command(env, ["okta-pipeline", "demo", "--json", *args], 600)))
 
 
 def stop_instigators(env: Mapping[str, str], sensors: list[str], schedules: list[str]) -> None:
@@ -46,16 +36,22 @@ def stop_instigators(env: Mapping[str, str], sensors: list[str], schedules: list
     commands = [["sensor", "stop", name] for name in sensors]
     commands += [["schedule", "stop", name] for name in schedules]
     for command in commands:
-        done = subprocess.run(
-            [str(BIN / "dagster"), *command, "-w", "workspace.yaml"],
-            cwd=PROJECT,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, f"dagster {' '.join(command)} failed:\n{done.stderr[-4000:]}"
+        _project_command(env, ["dagster", *command, "-w", "workspace.yaml"], 120)
+
+
+def _project_command(env: Mapping[str, str], command: list[str], timeout: float) -> str:
+    """Run one of the venv's commands from the project's directory; its standard output."""
+    done = subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        cwd=PROJECT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-4000:]}"
+    return done.stdout
 
 
 def free_port() -> int:
@@ -69,6 +65,7 @@ class RunningUi:
     url: str
     log: Path
     """Where the UI's output (webserver, daemon, code server, runs) goes."""
+    process: subprocess.Popen[bytes]
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
         """The webserver's own GraphQL endpoint (what the UI's pages query)."""
@@ -82,9 +79,11 @@ class RunningUi:
 
 
 @contextmanager
-def running_ui(env: Mapping[str, str], log: Path) -> Iterator[RunningUi]:
+def running_ui(
+    env: Mapping[str, str], log: Path, stop_within: float = UI_STOP_SECONDS
+) -> Iterator[RunningUi]:
     """`okta-pipeline ui` on a free port until the block ends; then Ctrl-C (SIGINT), and it
-    must be gone in UI_STOP_SECONDS."""
+    must be gone in `stop_within` seconds."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
@@ -99,12 +98,12 @@ def running_ui(env: Mapping[str, str], log: Path) -> Iterator[RunningUi]:
         )
         try:
             _wait_until_serving(process, url, log)
-            yield RunningUi(url, log)
+            yield RunningUi(url, log, process)
         finally:
             process.send_signal(signal.SIGINT)
             started = time.monotonic()
             try:
-                process.wait(timeout=UI_STOP_SECONDS)
+                process.wait(timeout=stop_within)
             except subprocess.TimeoutExpired:
                 # `dagster dev` runs in a session of its own, under okta-pipeline ui's.
                 for group in (*_children(process.pid), process.pid):
@@ -112,7 +111,7 @@ def running_ui(env: Mapping[str, str], log: Path) -> Iterator[RunningUi]:
                         os.killpg(group, signal.SIGKILL)
                 process.wait()
                 raise AssertionError(
-                    f"okta-pipeline ui was still running {UI_STOP_SECONDS:.0f}s after SIGINT "
+                    f"okta-pipeline ui was still running {stop_within:.0f}s after SIGINT "
                     f"(killed); its output: {log}"
                 ) from None
             print(f"okta-pipeline ui stopped {time.monotonic() - started:.1f}s after SIGINT")
