@@ -19,7 +19,7 @@ from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.processes import child, finished, kill_when, stderr_of
 from okta_pipeline_tests.okta.helpers import TOKEN, running_simulator, weekday_noon_range
-from okta_pipeline_tests.opensearch.loading_helpers import count
+from okta_pipeline_tests.opensearch.loading_helpers import count, some_indexed
 
 # Two requests a second at the default half share: a fetch of ~20 pages takes ~10 s to kill.
 SLOW_OKTA = SimulatorOptions(rate_limit_per_window=4, rate_limit_window_seconds=1)
@@ -45,7 +45,7 @@ def test_a_run_killed_then_run_again_loses_and_doubles_nothing(
                 kill_when(first, lambda: app.stats.log_requests >= 5, 120, "its fifth request")
                 partial = len(list(zone.iter_window_events(start, end)))
             else:
-                kill_when(first, lambda: count(opensearch, prefix) > 0, 180, "the load")
+                kill_when(first, lambda: some_indexed(opensearch, prefix), 180, "the load")
                 partial = count(opensearch, prefix)
             again = child("child", args)
             assert finished(again, timeout=300) == 0, stderr_of(again)

@@ -22,7 +22,7 @@ from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline_tests.faults.outcome import measure, published_uuids
 from okta_pipeline_tests.faults.processes import child, finished, stderr_of, wait_until
 from okta_pipeline_tests.okta.helpers import TOKEN, running_simulator, weekday_noon_range
-from okta_pipeline_tests.opensearch.loading_helpers import count
+from okta_pipeline_tests.opensearch.loading_helpers import count, some_indexed
 
 ORG = SimulatedOrg(seed=97, events_per_minute=60)
 ROOMY_OKTA = SimulatorOptions(rate_limit_per_window=600)
@@ -44,7 +44,7 @@ def test_the_node_restarted_mid_load_loses_and_doubles_nothing(
             args = [start.isoformat(), end.isoformat(), base_url, TOKEN, str(tmp_path)]
             args += [opensearch_endpoint.url, prefix, "--chunk-bytes", str(SMALL_CHUNKS)]
             first = child("child", args)
-            wait_until(first, lambda: count(opensearch, prefix) > 0, 180, "the load")
+            wait_until(first, lambda: some_indexed(opensearch, prefix), 180, "the load")
             assert node.stop(local_layout)
             partial = finished(first, timeout=120)
             message = stderr_of(first)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, TransportError
 
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
@@ -107,6 +107,17 @@ def stored_sources(client: OpenSearch, prefix: str, events: list[Event]) -> dict
         )
         found.update({hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]})
     return found
+
+
+def some_indexed(client: OpenSearch, prefix: str) -> bool:
+    """Whether a load running beside the test has indexed anything yet. An index it has just
+    created answers 503 until its shard starts: nothing yet."""
+    try:
+        return count(client, prefix) > 0
+    except TransportError as error:
+        if error.status_code == 503:
+            return False
+        raise
 
 
 def count(client: OpenSearch, prefix: str) -> int:
