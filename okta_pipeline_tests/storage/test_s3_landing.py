@@ -22,7 +22,7 @@ from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import LandingZone, split_into_windows
-from okta_pipeline.lib.landing_storage import LandingConflictError, S3Storage, storage_at
+from okta_pipeline.lib.landing.storage import LandingConflictError, S3Storage, storage_at
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix

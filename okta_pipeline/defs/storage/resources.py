@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from okta_pipeline.lib.landing import LandingZone
-from okta_pipeline.lib.landing_storage import storage_at
+from okta_pipeline.lib.landing.storage import storage_at
 
 
 class LandingZoneResource(dg.ConfigurableResource):

@@ -1,11 +1,12 @@
-"""The raw landing zone: one gzipped JSON Lines file of Okta events per 5-minute window.
+"""The raw landing zone: one gzipped JSON Lines file of a source's records per 5-minute window.
 
-Events are stored as Okta sent them: every key, value and key order kept, nothing renamed or
-re-typed. Only the JSON form is normalized: one event per line with compact separators,
+Records (Okta events, CloudTrail records) are stored as the source sent them: every key, value
+and key order kept, nothing renamed or re-typed. Only the JSON form is normalized: one record per
+line with compact separators,
 non-ASCII as UTF-8 instead of escape sequences, and numbers in their shortest round-trip form
-(37.70 is landed as 37.7, -1.5e2 as -150.0). Rewriting a
-window merges what is already stored with what was fetched (union by uuid), so a re-fetch can
-add late events but never lose one. Files are byte-for-byte reproducible: the same events
+(37.70 is landed as 37.7, -1.5e2 as -150.0). Rewriting a window merges what is already stored
+with what was fetched (union by the record's id), so a re-fetch can add late records but never
+lose one. Files are byte-for-byte reproducible: the same events
 give the same file, whatever order and however many runs produced them. The files live in a
 directory or under an S3 prefix (`landing_storage`).
 """
@@ -26,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from okta_pipeline.lib.landing_storage import DirectoryStorage, LandingStorage
+from okta_pipeline.lib.landing.shapes import OKTA_EVENT, RecordShape, serialize
+from okta_pipeline.lib.landing.storage import DirectoryStorage, LandingStorage
 from okta_pipeline.lib.windows import WINDOW as WINDOW  # re-exported: older imports use it
 from okta_pipeline.lib.windows import window_start as window_start
 
@@ -40,32 +42,13 @@ class CorruptWindowError(RuntimeError):
 
 
 def parse_published(event: Event) -> datetime | None:
-    """The event's `published` as an aware UTC datetime, or None when missing or malformed."""
-    value = event.get("published")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+    """An Okta event's `published` as an aware UTC datetime, or None when missing or malformed."""
+    return OKTA_EVENT.record_time(event)
 
 
 def event_key(event: Event) -> str:
-    """The dedup key: Okta's uuid, or a content hash for an event that lacks one."""
-    uuid = event.get("uuid")
-    if isinstance(uuid, str) and uuid:
-        return uuid
-    return "sha256:" + hashlib.sha256(_serialize(event).encode()).hexdigest()
-
-
-def _serialize(event: Event) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-
-
-def _sort_key(event: Event) -> tuple[str, str]:
-    published = parse_published(event)
-    return (published.isoformat() if published else "", event_key(event))
+    """The dedup key of an Okta event: its uuid, or a content hash for one that lacks it."""
+    return OKTA_EVENT.key(event)
 
 
 @dataclass(frozen=True)
@@ -81,9 +64,19 @@ class WindowWrite:
 
 
 class LandingZone:
-    def __init__(self, root: Path | LandingStorage, dataset: str = "okta_system_log") -> None:
+    def __init__(
+        self,
+        root: Path | LandingStorage,
+        dataset: str = "okta_system_log",
+        shape: RecordShape = OKTA_EVENT,
+    ) -> None:
         self.storage = DirectoryStorage(root) if isinstance(root, Path) else root
         self.dataset = dataset
+        self.shape = shape
+
+    def _sort_key(self, record: Event) -> tuple[str, str]:
+        moment = self.shape.record_time(record)
+        return (moment.isoformat() if moment else "", self.shape.key(record))
 
     def window_key(self, start: datetime) -> str:
         utc = start.astimezone(UTC)
@@ -99,7 +92,7 @@ class LandingZone:
         return [json.loads(line) for line in self.iter_window_lines(start)]
 
     def iter_window_lines(self, start: datetime) -> Iterator[str]:
-        """The window's events as the JSON lines stored (what a bulk request can send as is),
+        """The window's records as the JSON lines stored (what a bulk request can send as is),
         streamed so that memory does not grow with the size of a window."""
         stream = self.storage.open_read(self.window_key(start))
         if stream is None:
@@ -113,8 +106,8 @@ class LandingZone:
             raise CorruptWindowError(
                 f"the landed file of the window {start:%Y-%m-%d %H:%M} UTC "
                 f"({self.window_location(start)}) is damaged ({type(error).__name__}: {error}). "
-                "Re-fetch that window (materialize okta_system_log for its partition): the "
-                "re-fetch keeps its readable events, sets the damaged file aside and lands the "
+                f"Re-fetch that window (materialize {self.dataset} for its partition): the "
+                "re-fetch keeps its readable records, sets the damaged file aside and lands the "
                 "window whole. Then load the range again: documents already indexed stay as "
                 "they are, and nothing landed is lost."
             ) from None
@@ -144,17 +137,17 @@ class LandingZone:
             stored, damaged = _salvage(current)
             if damaged and current is not None:
                 set_aside[:] = [self._set_aside(start, current)]
-            known = {event_key(e): e for e in stored}
+            known = {self.shape.key(e): e for e in stored}
             lags: list[float] = []
             for event in incoming:
-                key = event_key(event)
+                key = self.shape.key(event)
                 if key in known:
                     continue
                 known[key] = event
-                published = parse_published(event)
-                if published is not None:
-                    lags.append((fetched_at - published).total_seconds())
-            ordered = sorted(known.values(), key=_sort_key)
+                moment = self.shape.record_time(event)
+                if moment is not None:
+                    lags.append((fetched_at - moment).total_seconds())
+            ordered = sorted(known.values(), key=self._sort_key)
             written[:] = [
                 WindowWrite(
                     start=start,
@@ -183,9 +176,9 @@ class LandingZone:
 
     def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> str:
         def union(current: bytes | None) -> bytes:
-            known = {event_key(e): e for e in _decode(current)}
-            known.update((event_key(e), e) for e in events)
-            return _encode(sorted(known.values(), key=event_key))
+            known = {self.shape.key(e): e for e in _decode(current)}
+            known.update((self.shape.key(e), e) for e in events)
+            return _encode(sorted(known.values(), key=self.shape.key))
 
         key = self.unplaceable_key(start, end)
         self.storage.update(key, union)
@@ -248,7 +241,7 @@ def _encode(events: list[Event]) -> bytes:
     # mtime=0 and no file name in the header: identical events give identical bytes
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as archive:
         for event in events:
-            archive.write((_serialize(event) + "\n").encode("utf-8"))
+            archive.write((serialize(event) + "\n").encode("utf-8"))
     return buffer.getvalue()
 
 
@@ -259,8 +252,8 @@ def split_into_windows(
     end: datetime,
     fetched_at: datetime,
 ) -> tuple[list[WindowWrite], list[Event]]:
-    """Write every window of [start, end) from a stream of events; return the writes and the
-    events that cannot be placed (no parseable `published`, or outside the range).
+    """Write every window of [start, end) from a stream of records; return the writes and the
+    records that cannot be placed (no parseable time, or outside the range).
 
     Okta's bounded queries return events in published order, so only the current window is held
     in memory; an out-of-order event is still merged into its window's file correctly.
@@ -278,7 +271,7 @@ def split_into_windows(
             writes[window] = write
 
     for event in events:
-        published = parse_published(event)
+        published = zone.shape.record_time(event)
         if published is None or not start <= published < end:
             unplaceable.append(event)
             continue
