@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 from opensearchpy import OpenSearch
 
-from okta_pipeline.defs.opensearch.assets import PARITY, REQUIRED_FIELDS
+from okta_pipeline.defs.opensearch.range_load import PARITY, REQUIRED_FIELDS
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings

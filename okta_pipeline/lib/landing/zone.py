@@ -85,8 +85,8 @@ class LandingZone:
     def window_location(self, start: datetime) -> str:
         return self.storage.location(self.window_key(start))
 
-    def unplaceable_key(self, start: datetime, end: datetime) -> str:
-        return f"{self.dataset}/_unplaceable/{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
+    def unplaceable_key(self, start: datetime, end: datetime, folder: str = "_unplaceable") -> str:
+        return f"{self.dataset}/{folder}/{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.jsonl.gz"
 
     def read_window(self, start: datetime) -> list[Event]:
         return [json.loads(line) for line in self.iter_window_lines(start)]
@@ -174,13 +174,18 @@ class LandingZone:
             self.storage.put_file(key, copy)
         return self.storage.location(key)
 
-    def write_unplaceable(self, start: datetime, end: datetime, events: list[Event]) -> str:
+    def write_unplaceable(
+        self, start: datetime, end: datetime, events: list[Event], folder: str = "_unplaceable"
+    ) -> str:
+        """Keep what a run over [start, end) could not place in a window (in `folder`, one
+        file per range, merged with what an earlier run kept there); return where."""
+
         def union(current: bytes | None) -> bytes:
             known = {self.shape.key(e): e for e in _decode(current)}
             known.update((self.shape.key(e), e) for e in events)
             return _encode(sorted(known.values(), key=self.shape.key))
 
-        key = self.unplaceable_key(start, end)
+        key = self.unplaceable_key(start, end, folder)
         self.storage.update(key, union)
         return self.storage.location(key)
 

@@ -1,4 +1,6 @@
-"""Bulk-index landed Okta events: `_id` = uuid, index from `published`, nothing lost.
+"""Bulk-index landed records (Okta events, CloudTrail records): `_id` = the record's own id,
+daily index from its own time, nothing lost. `IndexedSource` says which fields those are, how
+an index is named and what derived fields a document carries.
 
 Documents are sent with `create`: a document that already exists (a re-run) comes back as 409
 and counts as unchanged, so re-runs converge without rewriting anything. Each document is the
@@ -7,8 +9,8 @@ landed line plus the `okta_pipeline` fields derived from it, which the mapping k
 are retried chunk by chunk with exponential backoff before the next chunk is sent, so a
 throttled cluster slows the load down and memory stays at a chunk; those still refused after
 the retry budget (about 15 minutes of waiting) are counted as failed (a re-run loads them).
-Dead letters are kept for what cannot be an event (not JSON, not an object, no uuid, an
-unparseable `published`, over the size limit) and for an event OpenSearch refuses for a reason
+Dead letters are kept for what cannot be a record (not JSON, not an object, no id, an
+unparseable time, over the size limit) and for an event OpenSearch refuses for a reason
 of its own; they go to the dead-letter file with the reason.
 
 The bodies are built here rather than by opensearch-py's `streaming_bulk`: a landed event is
@@ -35,7 +37,7 @@ import orjson
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
-from okta_pipeline.lib.landing import Event, parse_published
+from okta_pipeline.lib.landing import OKTA_EVENT, Event, RecordShape
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE, derive
 from okta_pipeline.lib.opensearch.okta_index import index_name
 
@@ -92,6 +94,7 @@ class LoadReport:
     """Events lacking a required field: unplaceable ones, and those without an eventType."""
     examples: list[str] = field(default_factory=list)
     dead_letter_location: str | None = None
+    shape: RecordShape = OKTA_EVENT
 
     @property
     def dead_lettered(self) -> int:
@@ -133,17 +136,46 @@ class DeadLetters:
         self.count += 1
 
 
-def validate(event: Event) -> tuple[str, datetime] | str:
-    """The (uuid, published) that place an event, or the reason it cannot be placed."""
-    uuid = event.get("uuid")
-    if not isinstance(uuid, str) or not uuid.strip():
-        return "missing uuid"
-    if len(uuid.encode()) > MAX_ID_BYTES:
-        return f"uuid longer than {MAX_ID_BYTES} bytes"
-    published = parse_published(event)
-    if published is None:
-        return "unparseable published"
-    return uuid, published
+def with_derived(event: Event, source: str) -> str:
+    """The document to send: the event's JSON with its derived fields appended.
+
+    The landed text is kept byte for byte (the mapping leaves the namespace out of `_source`);
+    an event that already has a key named like the namespace is sent without derived fields.
+    """
+    return append_derived(event, source, derive(event))
+
+
+def append_derived(record: Event, source: str, derived: dict[str, Any]) -> str:
+    """`source` (the record's JSON object) with `derived` added under the namespace key."""
+    if not derived or NAMESPACE in record:
+        return source
+    return f'{source[:-1]},"{NAMESPACE}":{orjson.dumps(derived).decode()}}}'
+
+
+@dataclass(frozen=True)
+class IndexedSource:
+    """What the loader needs to know of a source: its record shape, its daily index names and
+    the document it sends for a record (the landed JSON plus derived fields)."""
+
+    shape: RecordShape
+    index_name: Callable[[str, datetime], str]
+    document: Callable[[Event, str], str]
+
+
+OKTA_LOGS = IndexedSource(OKTA_EVENT, index_name, with_derived)
+
+
+def validate(event: Event, shape: RecordShape = OKTA_EVENT) -> tuple[str, datetime] | str:
+    """The (id, time) that place a record, or the reason it cannot be placed."""
+    record_id = event.get(shape.id_field)
+    if not isinstance(record_id, str) or not record_id.strip():
+        return f"missing {shape.id_field}"
+    if len(record_id.encode()) > MAX_ID_BYTES:
+        return f"{shape.id_field} longer than {MAX_ID_BYTES} bytes"
+    moment = shape.record_time(event)
+    if moment is None:
+        return f"unparseable {shape.time_field}"
+    return record_id, moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +197,16 @@ def load_windows(
     sleep: Callable[[float], None] = time.sleep,
     max_event_bytes: int = MAX_EVENT_BYTES,
     retry_budget_seconds: float = 900.0,
+    source: IndexedSource = OKTA_LOGS,
 ) -> LoadReport:
-    """Index every window's events (dicts, or JSON lines as landed) and report per window.
+    """Index every window's records (dicts, or JSON lines as landed) and report per window.
 
     A chunk's items refused with 429 or 5xx are retried after `initial_backoff`, doubling up to
     30 s, until they are taken, `max_retries` retries were made, or `retry_budget_seconds` were
     spent waiting on that chunk."""
-    report = LoadReport()
+    report = LoadReport(shape=source.shape)
     policy = _RetryPolicy(max_retries, initial_backoff, retry_budget_seconds, sleep)
+    indexed, shape = source, source.shape
 
     def actions() -> Iterator[_Action]:
         for window, items in windows:
@@ -194,16 +228,16 @@ def load_windows(
                 if not isinstance(event, dict):
                     _dead_letter(report, dead_letters, load, "not a JSON object", source)
                     continue
-                placed = validate(event)
+                placed = validate(event, shape)
                 if isinstance(placed, str):
                     report.field_problems[placed] += 1
                     load.field_problems[placed] += 1
                     _dead_letter(report, dead_letters, load, placed, event)
                     continue
-                if not isinstance(event.get("eventType"), str):
-                    report.field_problems["missing eventType"] += 1
-                    load.field_problems["missing eventType"] += 1
-                uuid, published = placed
+                if not isinstance(event.get(shape.type_field), str):
+                    report.field_problems[f"missing {shape.type_field}"] += 1
+                    load.field_problems[f"missing {shape.type_field}"] += 1
+                record_id, moment = placed
                 size = len(source.encode())
                 if size > max_event_bytes:
                     _dead_letter(
@@ -216,9 +250,9 @@ def load_windows(
                     continue
                 load.bytes += size
                 target = orjson.dumps(
-                    {"create": {"_index": index_name(prefix, published), "_id": uuid}}
+                    {"create": {"_index": indexed.index_name(prefix, moment), "_id": record_id}}
                 ).decode()
-                yield _Action(load, event, f"{target}\n{with_derived(event, source)}\n")
+                yield _Action(load, event, f"{target}\n{indexed.document(event, source)}\n")
 
     _send(client, actions(), chunk_bytes, report, dead_letters, policy)
     return report
@@ -241,18 +275,6 @@ class _RetryPolicy:
             delay = min(self.initial_backoff * 2**attempt, self.max_backoff)
             waited += delay
             yield delay
-
-
-def with_derived(event: Event, source: str) -> str:
-    """The document to send: the event's JSON with its derived fields appended.
-
-    The landed text is kept byte for byte (the mapping leaves the namespace out of `_source`);
-    an event that already has a key named like the namespace is sent without derived fields.
-    """
-    derived = derive(event)
-    if not derived or NAMESPACE in event:
-        return source
-    return f'{source[:-1]},"{NAMESPACE}":{orjson.dumps(derived).decode()}}}'
 
 
 _FAILURES = threading.Lock()  # chunks are prepared on a worker thread: both threads record
@@ -279,7 +301,8 @@ def _add_example(report: LoadReport, event: Event | str, reason: str) -> None:
         return
     if isinstance(event, dict):
         report.examples.append(
-            f"uuid={event.get('uuid')!r} published={event.get('published')!r}: {reason}"
+            f"{report.shape.id_field}={event.get(report.shape.id_field)!r} "
+            f"{report.shape.time_field}={event.get(report.shape.time_field)!r}: {reason}"
         )
     else:
         report.examples.append(f"{event[:80]!r}: {reason}")

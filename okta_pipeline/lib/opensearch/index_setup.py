@@ -34,9 +34,14 @@ def drop_prefix(client: OpenSearch, prefix: str) -> None:
 
 
 def ensure_template(client: OpenSearch, prefix: str, shards: int = 1, replicas: int = 0) -> bool:
-    """Put the composable template if it differs from what the cluster has; True if changed."""
-    name = template_name(prefix)
-    desired = index_template(prefix, shards, replicas)
+    """Put the Okta indices' template if it differs from the cluster's; True if changed."""
+    return ensure_index_template(
+        client, template_name(prefix), index_template(prefix, shards, replicas)
+    )
+
+
+def ensure_index_template(client: OpenSearch, name: str, desired: dict[str, Any]) -> bool:
+    """Put a composable template if it differs from what the cluster has; True if changed."""
     # The cluster normalises what it stores (booleans become strings), so compare a hash of
     # the desired body, kept in the template's _meta.
     desired_hash = spec_hash(desired)
@@ -55,7 +60,9 @@ def _existing_template(client: OpenSearch, name: str) -> dict[str, Any] | None:
     return dict(found[0]["index_template"]) if found else None
 
 
-def indices_with_older_mapping(client: OpenSearch, prefix: str, names: list[str]) -> list[str]:
+def indices_with_older_mapping(
+    client: OpenSearch, prefix: str, names: list[str], version: int = MAPPING_VERSION
+) -> list[str]:
     """Those of `names` that exist and were created under an older template's mapping.
 
     Such an index keeps its mapping until it ages out or is reloaded: events of a shape that
@@ -69,7 +76,7 @@ def indices_with_older_mapping(client: OpenSearch, prefix: str, names: list[str]
     return sorted(
         name
         for name, found in mappings.items()
-        if found["mappings"].get("_meta", {}).get("mapping_version", 1) < MAPPING_VERSION
+        if found["mappings"].get("_meta", {}).get("mapping_version", 1) < version
     )
 
 
