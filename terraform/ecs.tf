@@ -87,6 +87,9 @@ locals {
     OKTA_PIPELINE_RECEIVER_URL = var.alert_receiver_url
     # The first partition; null leaves it out and the definitions use their rolling default.
     OKTA_PIPELINE_PARTITIONS_START = var.partitions_start == null ? "" : var.partitions_start
+    # CloudTrail ingestion: the definitions include its assets only when this is set; runs read
+    # the trail's bucket with the run role's cloudtrail-read policy (cloudtrail.tf).
+    OKTA_PIPELINE_CLOUDTRAIL_ROOT = local.cloudtrail_root
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME

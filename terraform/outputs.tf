@@ -78,6 +78,11 @@ output "landing_zone" {
   value       = "s3://${aws_s3_bucket.artifacts.bucket}/landing/"
 }
 
+output "cloudtrail_root" {
+  description = "Where runs read CloudTrail log files from (s3://<cloudtrail_bucket>[/<cloudtrail_prefix>], AWSLogs/ below it); empty while CloudTrail ingestion is off."
+  value       = local.cloudtrail_root
+}
+
 output "compute_logs_bucket" {
   description = "S3 bucket of Dagster's compute logs (under compute-logs/) and the landing zone."
   value       = aws_s3_bucket.artifacts.bucket

@@ -159,6 +159,55 @@ variable "okta_rate_limit_share" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# CloudTrail (optional)
+# ---------------------------------------------------------------------------------------------
+
+variable "cloudtrail_bucket" {
+  type        = string
+  description = "S3 bucket a CloudTrail trail delivers its log files to; runs read them (read-only) and the pipeline includes its CloudTrail assets (OKTA_PIPELINE_CLOUDTRAIL_ROOT). Empty (the default) turns CloudTrail ingestion off. A bucket in another account (an organization trail's log archive) must also allow the run role in its bucket policy (README, CloudTrail)."
+  default     = ""
+
+  validation {
+    condition     = var.cloudtrail_bucket == "" || (can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.cloudtrail_bucket)) && !strcontains(var.cloudtrail_bucket, ".."))
+    error_message = "cloudtrail_bucket must be empty or a bucket name (3-63 lowercase letters, digits, dots and hyphens): no s3:// and no ARN."
+  }
+}
+
+variable "cloudtrail_prefix" {
+  type        = string
+  description = "The trail's S3 key prefix: what comes before AWSLogs/ in its object keys (e.g. 'org-trail' for org-trail/AWSLogs/...), without leading or trailing slashes. Empty (the default): AWSLogs/ is at the top of the bucket."
+  default     = ""
+
+  validation {
+    condition     = var.cloudtrail_prefix == "" || (length(var.cloudtrail_prefix) <= 200 && can(regex("^[A-Za-z0-9!_.'()-]+(/[A-Za-z0-9!_.'()-]+)*$", var.cloudtrail_prefix)))
+    error_message = "cloudtrail_prefix must be empty or up to 200 characters of letters, digits and !_.'()- in segments joined by single slashes, with no slash at either end and no wildcard."
+  }
+  validation {
+    condition     = !can(regex("(^|/)AWSLogs$", var.cloudtrail_prefix))
+    error_message = "cloudtrail_prefix is what comes before AWSLogs/, without AWSLogs itself (org-trail, not org-trail/AWSLogs)."
+  }
+  validation {
+    condition     = var.cloudtrail_prefix == "" || var.cloudtrail_bucket != ""
+    error_message = "cloudtrail_prefix needs cloudtrail_bucket: the bucket the prefix is in."
+  }
+}
+
+variable "cloudtrail_kms_key_arn" {
+  type        = string
+  description = "ARN of the KMS key the trail encrypts its log files with (SSE-KMS), for runs to decrypt them through S3; its key policy must allow the run role (an account's default key policy delegates to IAM). Empty (the default): the log files use S3-managed encryption."
+  default     = ""
+
+  validation {
+    condition     = var.cloudtrail_kms_key_arn == "" || can(regex("^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", var.cloudtrail_kms_key_arn))
+    error_message = "cloudtrail_kms_key_arn must be empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias does not work in an IAM policy."
+  }
+  validation {
+    condition     = var.cloudtrail_kms_key_arn == "" || var.cloudtrail_bucket != ""
+    error_message = "cloudtrail_kms_key_arn needs cloudtrail_bucket: the key only decrypts the trail's log files."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Sizes
 # ---------------------------------------------------------------------------------------------
 
