@@ -7,6 +7,8 @@ OWNERS = ["team:security-engineering"]
 # findings and the alerts built from them repeat those fields.
 HOLDS_PERSONAL_DATA = {"pii": "true", "source": "okta"}
 HOLDS_NO_PERSONAL_DATA = {"pii": "false"}
+# CloudTrail names IAM users, role session names (Okta logins), source IP addresses.
+HOLDS_AWS_PERSONAL_DATA = {"pii": "true", "source": "cloudtrail"}
 
 # Bump when a change alters what an asset writes for the same input, so the UI flags the
 # partitions materialized by older code.

@@ -30,6 +30,13 @@ class OpenSearchResource(dg.ConfigurableResource):
     findings_prefix: str = Field(
         default="okta-findings", description="Daily indices of detection findings"
     )
+    cloudtrail_prefix: str = Field(
+        default="cloudtrail", description="Daily indices of CloudTrail records"
+    )
+    sessions_prefix: str = Field(
+        default="okta-aws-sessions",
+        description="Daily indices linking AWS sessions to the Okta users and sessions behind them",
+    )
     shards: int = 1
     replicas: int = Field(default=0, description="0 on a single node; 1+ on a real cluster")
     retention_days: int = Field(default=90, ge=1)

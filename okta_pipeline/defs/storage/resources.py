@@ -8,13 +8,13 @@ from urllib.parse import quote
 import dagster as dg
 from pydantic import Field
 
-from okta_pipeline.lib.landing import LandingZone
+from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, LandingZone
 from okta_pipeline.lib.landing.storage import storage_at
 
 
 class LandingZoneResource(dg.ConfigurableResource):
-    """Raw Okta events as gzipped JSON Lines, one file per 5-minute window, in a directory or
-    under an S3 prefix."""
+    """Raw Okta events and CloudTrail records as gzipped JSON Lines, one file per 5-minute
+    window and source, in a directory or under an S3 prefix."""
 
     root: str = Field(
         default="landing",
@@ -26,7 +26,16 @@ class LandingZoneResource(dg.ConfigurableResource):
     )
 
     def zone(self) -> LandingZone:
+        """Okta's System Log events."""
         return LandingZone(storage_at(self.root, s3_client=self._s3_client()))
+
+    def cloudtrail_zone(self) -> LandingZone:
+        """CloudTrail records, beside the Okta events."""
+        return LandingZone(
+            storage_at(self.root, s3_client=self._s3_client()),
+            dataset="cloudtrail_events",
+            shape=CLOUDTRAIL_RECORD,
+        )
 
     def _s3_client(self) -> Any:
         if not self.root.startswith("s3://"):

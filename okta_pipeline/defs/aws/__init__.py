@@ -1,0 +1,1 @@
+"""AWS CloudTrail beside Okta: landing, loading, the identity link and its automation."""
