@@ -15,6 +15,7 @@ from okta_pipeline.cli import (
     detections_command,
     opensearch_commands,
     simulate_command,
+    sql_command,
     ui_command,
 )
 from okta_pipeline.lib.detections.engine import DetectionFailedError
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     alert_receiver_command.register(commands)
     bench_command.register(commands)
     ui_command.register(commands)
+    sql_command.register(commands)
     return parser
 
 
