@@ -1,0 +1,2 @@
+"""SQL over the landing zone, free of Dagster: DuckDB views of the landed windows, example
+queries, and result formats."""
