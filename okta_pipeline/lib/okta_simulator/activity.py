@@ -13,6 +13,7 @@ from okta_pipeline.lib.okta_simulator.events import (
     log_only_security_data,
     origin_of,
     session_start,
+    sso_event,
     target,
     user_actor,
     user_target,
@@ -94,24 +95,8 @@ def failed_password(rng: random.Random, directory: Directory, start_ms: int) -> 
 
 def app_sso(rng: random.Random, directory: Directory, start_ms: int) -> list[Event]:
     person = rng.choice(directory.people)
-    app_id, display, name = rng.choice(directory.apps)
-    return [
-        web_event(
-            rng,
-            start_ms,
-            "user.authentication.sso",
-            "User single sign on to app",
-            user_actor(person),
-            origin_of(person, rng),
-            "SUCCESS",
-            None,
-            [
-                target(app_id, "AppInstance", display, display),
-                target("0ua" + person.id[3:], "AppUser", person.login, person.display_name),
-            ],
-            request_uri=f"/app/{name}/{app_id}/sso/saml",
-        )
-    ]
+    app = rng.choice(directory.apps)
+    return [sso_event(rng, start_ms, person, origin_of(person, rng), app)]
 
 
 def sign_out(rng: random.Random, directory: Directory, start_ms: int) -> list[Event]:

@@ -294,7 +294,12 @@ APPS = (
     ("Workday", "workday"),
     ("AWS IAM Identity Center", "amazon_aws_sso"),
     ("Jira Cloud", "atlassian_jira_cloud"),
+    # Okta's "AWS Account Federation" app (SAML into IAM roles). Last, so that adding it left
+    # the people of every seed as they were.
+    ("Amazon Web Services", "amazon_aws"),
 )
+AWS_APP_NAME = "amazon_aws"
+"""The app name of the AWS SAML app: SSO events into it carry `/app/amazon_aws/...` URIs."""
 ORDINARY_GROUPS = ("Engineering", "Sales", "Support", "Finance", "Everyone-EU", "Contractors")
 ADMIN_GROUPS = ("Okta Administrators", "Super Admins", "AWS Production Admins")
 ADMIN_ROLES = ("SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN", "USER_ADMIN", "HELP_DESK_ADMIN")

@@ -139,6 +139,34 @@ def session_start(
     )
 
 
+def sso_event(
+    rng: random.Random,
+    published_ms: int,
+    person: Person,
+    origin: Origin,
+    app: tuple[str, str, str],
+    session_id: str | None = None,
+) -> Event:
+    """`user.authentication.sso` into an app (id, display name, app name) over SAML."""
+    app_id, display, name = app
+    return web_event(
+        rng,
+        published_ms,
+        "user.authentication.sso",
+        "User single sign on to app",
+        user_actor(person),
+        origin,
+        "SUCCESS",
+        None,
+        [
+            target(app_id, "AppInstance", display, display),
+            target("0ua" + person.id[3:], "AppUser", person.login, person.display_name),
+        ],
+        session_id=session_id,
+        request_uri=f"/app/{name}/{app_id}/sso/saml",
+    )
+
+
 def web_event(
     rng: random.Random,
     published_ms: int,

@@ -39,7 +39,8 @@ class Scenario:
     """The catalog detection meant to find this attack (the demo and tests check it does)."""
 
 
-def _attacker(rng: random.Random, proxy: bool = False) -> Origin:
+def attacker_origin(rng: random.Random, proxy: bool = False) -> Origin:
+    """Where an attacker connects from: a hostile country, or a proxy or Tor exit."""
     places = [p for p in HOSTILE_PLACES if p.is_proxy == proxy]
     place = rng.choice(places)
     return Origin(place, place.ip(rng), rng.choice(ATTACKER_AGENTS))
@@ -51,7 +52,7 @@ def _far_place(rng: random.Random, home: Place) -> Place:
 
 def brute_force(rng: random.Random, directory: Directory, start: int) -> list[Event]:
     victim = rng.choice(directory.staff)
-    origin = _attacker(rng)
+    origin = attacker_origin(rng)
     events = [
         session_start(rng, start + i * 9 * SECOND, victim, origin, "FAILURE", "INVALID_CREDENTIALS")
         for i in range(15)
@@ -73,7 +74,7 @@ def brute_force(rng: random.Random, directory: Directory, start: int) -> list[Ev
 
 
 def password_spray(rng: random.Random, directory: Directory, start: int) -> list[Event]:
-    origin = _attacker(rng)
+    origin = attacker_origin(rng)
     victims = rng.sample(directory.staff, k=min(30, len(directory.staff)))
     return [
         session_start(rng, start + i * 7 * SECOND, victim, origin, "FAILURE", "INVALID_CREDENTIALS")
@@ -84,7 +85,7 @@ def password_spray(rng: random.Random, directory: Directory, start: int) -> list
 def mfa_push_fatigue(rng: random.Random, directory: Directory, start: int) -> list[Event]:
     """Pushes the victim denies or ignores, until one is accepted and the attacker is in."""
     victim = rng.choice(directory.staff)
-    origin = _attacker(rng)
+    origin = attacker_origin(rng)
     actor = user_actor(victim)
     verify = [target("pfd" + victim.id[3:], "AuthenticatorEnrollment", "unknown", "Okta Verify")]
     events: list[Event] = []
@@ -274,7 +275,7 @@ def mfa_reset_new_device(rng: random.Random, directory: Directory, start: int) -
     """Help desk resets MFA; a new device enrols; the account signs in from a new network."""
     helpdesk = rng.choice(directory.admins)
     victim = rng.choice(directory.staff)
-    attacker = _attacker(rng)
+    attacker = attacker_origin(rng)
     actor = user_actor(victim)
     return [
         web_event(
@@ -329,7 +330,7 @@ def session_reuse(rng: random.Random, directory: Directory, start: int) -> list[
     """A session cookie stolen after sign-in and replayed from another ASN."""
     victim = rng.choice(directory.staff)
     session = f"idx{rng.getrandbits(96):024x}"
-    thief = _attacker(rng, proxy=rng.random() < 0.5)
+    thief = attacker_origin(rng, proxy=rng.random() < 0.5)
     app_id, display, name = rng.choice(directory.apps)
     return [
         session_start(rng, start, victim, origin_of(victim, rng), session_id=session),

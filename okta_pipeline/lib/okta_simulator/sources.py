@@ -95,8 +95,12 @@ class SimulatedOrg:
         delay: PersistenceDelay | None = None,
         scenario_period_minutes: int | None = 60,
         directory_size: int = 250,
+        scenarios: tuple[Scenario, ...] = SCENARIOS,
     ) -> None:
+        """`scenarios` are the attacks injected; extra ones go after SCENARIOS, so that the
+        occurrences of the first ones (seeded by their position) stay where they were."""
         self.seed = seed
+        self.scenarios = scenarios
         self.events_per_minute = events_per_minute
         self.delay = delay or PersistenceDelay()
         self.max_persistence_delay_ms = self.delay.late_max_ms
@@ -124,10 +128,10 @@ class SimulatedOrg:
         incidents = {}
         for incident, members in events.items():
             name, occurrence = incident.rsplit("#", 1)
-            index = next(i for i, s in enumerate(SCENARIOS) if s.name == name)
+            index = next(i for i, s in enumerate(self.scenarios) if s.name == name)
             if len(members) == len(self._occurrence(index, int(occurrence))):
                 incidents[incident] = Incident(
-                    incident, SCENARIOS[index], frozenset(m.uuid for m in members)
+                    incident, self.scenarios[index], frozenset(m.uuid for m in members)
                 )
         return incidents
 
@@ -155,7 +159,7 @@ class SimulatedOrg:
             return []
         start, end = minute * MINUTE_MS, (minute + 1) * MINUTE_MS
         found: list[StoredEvent] = []
-        for index, scenario in enumerate(SCENARIOS):
+        for index, scenario in enumerate(self.scenarios):
             offset = self._scenario_offset(index, scenario)
             first = (start - offset - scenario.duration_ms) // self.scenario_period_ms
             last = (end - offset) // self.scenario_period_ms
@@ -172,7 +176,7 @@ class SimulatedOrg:
 
     def _generate_occurrence(self, index: int, occurrence: int) -> tuple[StoredEvent, ...]:
         assert self.scenario_period_ms is not None
-        scenario = SCENARIOS[index]
+        scenario = self.scenarios[index]
         rng = random.Random(f"scenario:{self.seed}:{index}:{occurrence}")
         begin = occurrence * self.scenario_period_ms + self._scenario_offset(index, scenario)
         events = scenario.build(rng, self.directory, begin)
