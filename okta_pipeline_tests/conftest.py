@@ -25,7 +25,7 @@ from okta_pipeline.lib.opensearch.index_setup import (
     ensure_template,
     has_plugin,
 )
-from okta_pipeline_tests.catalog_examples import LoadedExamples, load_examples
+from okta_pipeline_tests.catalog_examples import LoadedExamples, drop_examples, load_examples
 from okta_pipeline_tests.stored_events import Prefixes
 
 # The suite's fixed windows (November 2026) would fall before the rolling default start from
@@ -118,6 +118,7 @@ def catalog_examples(
         yield load_examples(opensearch, prefix, tmp_path_factory.mktemp("examples"))
     finally:
         drop_prefix(opensearch, prefix)
+        drop_examples(opensearch, prefix)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from opensearchpy import OpenSearch
 
-from okta_pipeline.lib.landing import Event, window_start
+from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_LOGS
+from okta_pipeline.lib.cloudtrail.index import index_template as cloudtrail_template
+from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, Event, window_start
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, LoadReport, load_windows
-from okta_pipeline.lib.opensearch.index_setup import ensure_template
+from okta_pipeline.lib.opensearch.index_setup import ensure_index_template, ensure_template
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
 
@@ -43,3 +45,29 @@ def index_events(opensearch: OpenSearch, prefix: str, events: list[Event], tmp_p
     report = load_by_window(opensearch, prefix, events, tmp_path)
     assert report.dead_lettered == 0, report.summary()
     opensearch.indices.refresh(index=f"{prefix}-*")
+
+
+def index_records(
+    opensearch: OpenSearch, prefix: str, records: list[Event], tmp_path: Path
+) -> None:
+    """Load CloudTrail records (all valid) under `prefix`'s template, and make them searchable."""
+    ensure_index_template(opensearch, f"okta-pipeline-{prefix}", cloudtrail_template(prefix))
+    by_window: dict[datetime, list[Event]] = {}
+    for record in records:
+        moment = CLOUDTRAIL_RECORD.record_time(record)
+        assert moment is not None, record
+        by_window.setdefault(window_start(moment), []).append(record)
+    report = load_windows(
+        opensearch,
+        sorted(by_window.items()),
+        prefix,
+        DeadLetters(tmp_path / "dead-records.jsonl.gz"),
+        source=CLOUDTRAIL_LOGS,
+    )
+    assert report.dead_lettered == 0, report.summary()
+    opensearch.indices.refresh(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
+
+
+def drop_records(opensearch: OpenSearch, prefix: str) -> None:
+    opensearch.indices.delete(index=f"{prefix}-2*", params={"ignore_unavailable": "true"})
+    opensearch.indices.delete_index_template(name=f"okta-pipeline-{prefix}", params={"ignore": 404})

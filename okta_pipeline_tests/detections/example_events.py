@@ -178,6 +178,8 @@ def example_events(
     identities = Identities(tag)
     events: list[dict[str, Any]] = []
     for item in example.events:
+        if item.get("source") == "cloudtrail":
+            continue  # a CloudTrail record: example_records builds those
         spec = dict(item)
         at = anchor + offset(spec.pop("at", "0s"))
         repeat = int(spec.pop("repeat", 1))

@@ -35,6 +35,9 @@ from okta_pipeline.lib.detections.sigma_rules import (
 )
 from okta_pipeline.lib.detections.stateful import STATEFUL_FUNCTIONS
 
+SOURCES = ("okta", "cloudtrail")
+"""What a detection may read: Okta's System Log, and AWS CloudTrail (cross-source)."""
+
 CATALOG_PACKAGE = "okta_pipeline.detections"
 BLOCK = "okta_pipeline"
 TACTICS = {
@@ -216,8 +219,14 @@ def _detection(
     source: str,
 ) -> Detection:
     name = metadata.get("name")
-    if not isinstance(name, str) or not name.startswith("okta_"):
-        raise CatalogError(f"{source}: the rule's name is its stable id and starts with okta_")
+    if not isinstance(name, str) or not name.startswith(("okta_", "aws_")):
+        raise CatalogError(
+            f"{source}: the rule's name is its stable id and starts with okta_ (or aws_ for a "
+            "detection of AWS activity)"
+        )
+    sources = tuple(str(s) for s in block.get("sources") or ("okta",))
+    if not set(sources) <= set(SOURCES):
+        raise CatalogError(f"{source}: {BLOCK}.sources are among {', '.join(SOURCES)}")
     version = block.get("version")
     if not isinstance(version, int) or version < 1:
         raise CatalogError(f"{source}: {BLOCK}.version must be a positive integer")
@@ -260,6 +269,7 @@ def _detection(
         examples=examples,
         source=source,
         summary=block.get("summary"),
+        sources=sources,
         enabled=bool(block.get("enabled", True)),
     )
 

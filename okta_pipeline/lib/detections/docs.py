@@ -15,7 +15,10 @@ Kinds: **single event** rules are Sigma rules compiled by pySigma to OpenSearch 
 **threshold** rules are Sigma correlations (`event_count`, `value_count`) evaluated as
 aggregations over their time span; **stateful** detections are Python that reads the history
 it needs. Fields under `okta_pipeline.` are the typed view the loader derives from fields whose
-type varies (see the README's mapping section).
+type varies (see the README's mapping section). **Cross-source** detections (data: Okta and
+CloudTrail) read AWS CloudTrail beside Okta, through the identity link from each AWS SAML
+session to the Okta user and session behind it (`okta.login`, `aws.session`); they run in the
+`okta_aws_detections` asset once CloudTrail is configured.
 
 **Monitors.** `detection_monitors` keeps every single-event and threshold detection in
 OpenSearch Alerting as a bucket-level monitor (`okta_pipeline/<id>: <title>`), so analysts can
@@ -47,25 +50,32 @@ def catalog_markdown(catalog: Catalog) -> str:
         f"{counts[Kind.THRESHOLD]} threshold, {counts[Kind.STATEFUL]} stateful; "
         f"{sum(1 for d in catalog if pipeline_only_reason(d) is None)} have an Alerting monitor.",
         "",
-        "| id | title | kind | severity | ATT&CK | entity | monitor |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| id | title | kind | data | severity | ATT&CK | entity | monitor |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for d in catalog:
         attack = ", ".join([*d.tactics, *d.techniques])
         lines.append(
             f"| [`{d.id}`](#{d.id}) | {d.title} | {d.kind.value.replace('_', ' ')} | "
-            f"{d.severity.value} | {attack} | {', '.join(f'`{e}`' for e in d.entity)} | "
+            f"{_data(d)} | {d.severity.value} | {attack} | "
+            f"{', '.join(f'`{e}`' for e in d.entity)} | "
             f"{'pipeline only' if pipeline_only_reason(d) else 'bucket-level'} |"
         )
     for d in catalog:
         lines += ["", f"## {d.id}", "", f"**{d.title}** (version {d.version}, {d.severity.value})"]
         lines += ["", d.description, "", f"- Logic: {_logic(d.logic, d.kind)}"]
+        lines.append(f"- Data: {_data(d)}")
         lines.append(f"- Reads: {', '.join(f'`{f}`' for f in d.fields)}")
         lines.append(f"- False positives: {'; '.join(d.false_positives) or 'none known'}")
         lines.append(f"- Response: {d.response}")
         lines.append(f"- Alerting monitor: {_monitor(d)}")
         lines.append(f"- Source: `okta_pipeline/detections/{d.source}`")
     return "\n".join(lines) + "\n"
+
+
+def _data(detection: Detection) -> str:
+    names = {"okta": "Okta", "cloudtrail": "CloudTrail"}
+    return " and ".join(names.get(s, s) for s in detection.sources)
 
 
 def _monitor(detection: Detection) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from okta_pipeline.lib.detections.findings import Finding
+from okta_pipeline.lib.detections.findings import CLOUDTRAIL, Finding
 from okta_pipeline.lib.detections.model import (
     Detection,
     EvidenceEvent,
@@ -58,9 +58,19 @@ def evaluate(
     detections: Iterable[Detection],
     start: datetime,
     end: datetime,
+    cloudtrail_index: str | None = None,
+    sessions_index: str | None = None,
 ) -> Evaluation:
-    """Run each detection over [start, end) (window-aligned); findings lie in those windows."""
-    search = EventSearch(client, logs_index)
+    """Run each detection over [start, end) (window-aligned); findings lie in those windows.
+
+    Cross-source detections also read `cloudtrail_index` and the identity links in
+    `sessions_index`; without them they find nothing."""
+    cloudtrail = (
+        EventSearch(client, cloudtrail_index, "eventID", "eventTime", CLOUDTRAIL)
+        if cloudtrail_index
+        else None
+    )
+    search = EventSearch(client, logs_index, cloudtrail=cloudtrail, sessions_index=sessions_index)
     evaluation = Evaluation(start, end)
     for detection in detections:
         began = time.monotonic()
@@ -98,10 +108,10 @@ def findings_of(detection: Detection, matches: Sequence[Match]) -> list[Finding]
         merged[(match.window, tuple(sorted(match.entity.items())))].append(match)
     findings = []
     for (window, entity), group in sorted(merged.items()):
-        events: dict[str, EvidenceEvent] = {}
+        events: dict[tuple[str, str], EvidenceEvent] = {}
         for match in group:
-            events.update({e.uuid: e for e in match.events})
-        evidence = sorted(events.values(), key=lambda e: (e.published, e.uuid))
+            events.update({(e.source, e.uuid): e for e in match.events})
+        evidence = sorted(events.values(), key=lambda e: (e.published, e.source, e.uuid))
         if not evidence:
             continue  # its events went away between two reads (a window being re-loaded)
         counted = sum(m.count for m in group if m.count is not None)

@@ -23,7 +23,9 @@ from okta_pipeline.lib.spec_hash import spec_hash
 from okta_pipeline.lib.windows import WINDOW
 
 FINDINGS_PREFIX = "okta-findings"
-FINDINGS_MAPPING_VERSION = 1
+CLOUDTRAIL = "cloudtrail"
+"""The evidence source of CloudTrail records (Okta events are `okta`)."""
+FINDINGS_MAPPING_VERSION = 2
 _PLACEHOLDER = re.compile(r"\{([\w.@]+)\}")
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -74,8 +76,18 @@ class Finding:
         )
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
-    def document(self, evaluated_at: datetime, logs_index: str) -> dict[str, Any]:
+    def document(
+        self, evaluated_at: datetime, logs_index: str, cloudtrail_index: str | None = None
+    ) -> dict[str, Any]:
         detection = self.detection
+        aws = [e.uuid for e in self.evidence if e.source == CLOUDTRAIL]
+        evidence: dict[str, Any] = {
+            "index": logs_index,
+            "uuids": [e.uuid for e in self.evidence if e.source != CLOUDTRAIL],
+            "truncated": self.count > len(self.evidence),
+        }
+        if aws:
+            evidence["cloudtrail"] = {"index": cloudtrail_index, "event_ids": aws}
         return {
             "finding_id": self.id,
             "@timestamp": iso(self.last_seen),
@@ -95,11 +107,7 @@ class Finding:
             "first_seen": iso(self.first_seen),
             "last_seen": iso(self.last_seen),
             "count": self.count,
-            "evidence": {
-                "index": logs_index,
-                "uuids": [e.uuid for e in self.evidence],
-                "truncated": self.count > len(self.evidence),
-            },
+            "evidence": evidence,
             "details": json.dumps(self.details, sort_keys=True, default=str),
             "summary": self.summary,
             "evaluated_at": iso(evaluated_at),
@@ -146,6 +154,9 @@ def findings_template(prefix: str, replicas: int = 0) -> dict[str, Any]:
                             "index": _KEYWORD,
                             "uuids": _KEYWORD,
                             "truncated": {"type": "boolean"},
+                            "cloudtrail": {
+                                "properties": {"index": _KEYWORD, "event_ids": _KEYWORD}
+                            },
                         }
                     },
                     "details": {"type": "text", "index": False},
@@ -184,6 +195,7 @@ def write_findings(
     findings: Sequence[Finding],
     evaluated_at: datetime,
     logs_index: str,
+    cloudtrail_index: str | None = None,
 ) -> WriteReport:
     """Index every finding under its id; report which were new and which were written again."""
     actions = (
@@ -191,7 +203,7 @@ def write_findings(
             "_op_type": "index",
             "_index": findings_index(prefix, finding.window),
             "_id": finding.id,
-            "_source": finding.document(evaluated_at, logs_index),
+            "_source": finding.document(evaluated_at, logs_index, cloudtrail_index),
         }
         for finding in findings
     )
@@ -211,22 +223,40 @@ def write_findings(
 
 
 def missing_evidence(
-    client: OpenSearch, logs_index: str, findings: Iterable[Finding]
+    client: OpenSearch,
+    logs_index: str,
+    findings: Iterable[Finding],
+    cloudtrail_index: str | None = None,
 ) -> dict[str, list[str]]:
-    """For each finding whose evidence is not all in the logs: the uuids that are missing."""
+    """For each finding whose evidence is not all indexed (Okta events in the logs, CloudTrail
+    records in CloudTrail's indices): the ids that are missing."""
+    findings = list(findings)
     wanted = {f.id: [e.uuid for e in f.evidence] for f in findings}
-    uuids = sorted({u for found in wanted.values() for u in found})
+    by_source: dict[str, set[str]] = {}
+    for finding in findings:
+        for event in finding.evidence:
+            by_source.setdefault(event.source, set()).add(event.uuid)
     present: set[str] = set()
-    for offset in range(0, len(uuids), 1000):
-        batch = uuids[offset : offset + 1000]
-        response = client.search(
-            index=logs_index,
-            body={"size": len(batch), "query": {"terms": {"uuid": batch}}, "_source": ["uuid"]},
-            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
-        )
-        present.update(str(h["_source"]["uuid"]) for h in response["hits"]["hits"])
+    places = {"okta": (logs_index, "uuid"), CLOUDTRAIL: (cloudtrail_index, "eventID")}
+    for source, ids in by_source.items():
+        index, field = places.get(source, (None, ""))
+        if index is not None:
+            present |= _present(client, index, field, sorted(ids))
     return {
         fid: missing
         for fid, found in wanted.items()
         if (missing := [u for u in found if u not in present])
     }
+
+
+def _present(client: OpenSearch, index: str, field: str, ids: list[str]) -> set[str]:
+    present: set[str] = set()
+    for offset in range(0, len(ids), 1000):
+        batch = ids[offset : offset + 1000]
+        response = client.search(
+            index=index,
+            body={"size": len(batch), "query": {"terms": {field: batch}}, "_source": [field]},
+            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+        )
+        present.update(str(h["_source"][field]) for h in response["hits"]["hits"])
+    return present

@@ -53,8 +53,11 @@ class ThresholdLogic:
 
 @dataclass(frozen=True)
 class EvidenceEvent:
+    """One event a finding cites: its id and time in its source (`okta` or `cloudtrail`)."""
+
     uuid: str
     published: datetime
+    source: str = "okta"
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,12 @@ class Detection:
     summary: str | None = None
     """A format string over evidence fields, e.g. "{actor.alternateId} from {client.ipAddress}"."""
     enabled: bool = True
+    sources: tuple[str, ...] = ("okta",)
+    """What it reads: `okta`, and `cloudtrail` for a cross-source detection."""
+
+    @property
+    def cross_source(self) -> bool:
+        return "cloudtrail" in self.sources
 
     @property
     def kind(self) -> Kind:

@@ -1,4 +1,9 @@
-"""Reading Okta events for detections: paged scans, composite aggregations, and evidence."""
+"""Reading events for detections: paged scans, composite aggregations, and evidence.
+
+One `EventSearch` reads one source's daily indices: Okta's (id `uuid`, time `published`) by
+default, CloudTrail's with `id_field="eventID", time_field="eventTime"`. A `Hit`'s `uuid` and
+`published` are the source's own id and time. Cross-source detections reach the CloudTrail
+search and the identity links through the Okta search's `cloudtrail` and `sessions_index`."""
 
 from __future__ import annotations
 
@@ -19,9 +24,9 @@ EVIDENCE_CAP = 100
 """At most this many evidence uuids per finding (the count says how many matched)."""
 
 
-def time_range(start: datetime, end: datetime) -> dict[str, Any]:
-    """The half-open range [start, end) on `published`."""
-    return {"range": {"published": {"gte": iso(start), "lt": iso(end)}}}
+def time_range(start: datetime, end: datetime, field: str = "published") -> dict[str, Any]:
+    """The half-open range [start, end) on `field`."""
+    return {"range": {field: {"gte": iso(start), "lt": iso(end)}}}
 
 
 def iso(moment: datetime) -> str:
@@ -61,23 +66,49 @@ class Hit:
     def get(self, path: str) -> Any:
         return self.values.get(path)
 
+    source: str = "okta"
+
     @property
     def evidence(self) -> EvidenceEvent:
-        return EvidenceEvent(self.uuid, self.published)
+        return EvidenceEvent(self.uuid, self.published, self.source)
 
 
 class EventSearch:
-    """Searches over the Okta daily indices of one prefix."""
+    """Searches over one source's daily indices (Okta's unless told otherwise)."""
 
-    def __init__(self, client: OpenSearch, index: str) -> None:
+    def __init__(
+        self,
+        client: OpenSearch,
+        index: str,
+        id_field: str = "uuid",
+        time_field: str = "published",
+        source: str = "okta",
+        cloudtrail: EventSearch | None = None,
+        sessions_index: str | None = None,
+    ) -> None:
         self.client = client
         self.index = index
-        self.requests = 0
+        self.id_field = id_field
+        self.time_field = time_field
+        self.source = source
+        self.cloudtrail = cloudtrail
+        """CloudTrail's records, for cross-source detections (None: not configured)."""
+        self.sessions_index = sessions_index
+        """The identity links' indices (AWS session -> Okta user and session)."""
+        self._requests = 0
 
-    def search(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.requests += 1
+    @property
+    def requests(self) -> int:
+        """Requests sent by this search and the CloudTrail search it carries."""
+        return self._requests + (self.cloudtrail.requests if self.cloudtrail else 0)
+
+    def range(self, start: datetime, end: datetime) -> dict[str, Any]:
+        return time_range(start, end, self.time_field)
+
+    def search(self, body: dict[str, Any], index: str | None = None) -> dict[str, Any]:
+        self._requests += 1
         response: dict[str, Any] = self.client.search(
-            index=self.index,
+            index=index or self.index,
             body=body,
             params={"ignore_unavailable": "true", "allow_no_indices": "true"},
         )
@@ -98,9 +129,9 @@ class EventSearch:
         raw = [f for f in fields if f not in derived]
         body: dict[str, Any] = {
             "size": PAGE_SIZE,
-            "query": {"bool": {"filter": [query, time_range(start, end)]}},
-            "sort": [{"published": "asc"}, {"uuid": "asc"}],
-            "_source": ["uuid", "published", *raw],
+            "query": {"bool": {"filter": [query, self.range(start, end)]}},
+            "sort": [{self.time_field: "asc"}, {self.id_field: "asc"}],
+            "_source": [self.id_field, self.time_field, *raw],
             "track_total_hits": False,
         }
         if derived:
@@ -114,7 +145,10 @@ class EventSearch:
                     found = hit.get("fields", {}).get(name)
                     values[name] = found[0] if found and len(found) == 1 else found
                 yield Hit(
-                    str(source.get("uuid", hit["_id"])), parse_time(source["published"]), values
+                    str(source.get(self.id_field, hit["_id"])),
+                    parse_time(source[self.time_field]),
+                    values,
+                    self.source,
                 )
             if len(hits) < PAGE_SIZE:
                 return
@@ -132,7 +166,7 @@ class EventSearch:
         composite: dict[str, Any] = {"size": COMPOSITE_PAGE_SIZE, "sources": sources}
         body: dict[str, Any] = {
             "size": 0,
-            "query": {"bool": {"filter": [query, time_range(start, end)]}},
+            "query": {"bool": {"filter": [query, self.range(start, end)]}},
             "aggs": {"groups": {"composite": composite}},
         }
         if aggregations:
@@ -159,13 +193,13 @@ class EventSearch:
             lines.append(
                 {
                     "size": EVIDENCE_CAP,
-                    "query": {"bool": {"filter": [query, time_range(start, end)]}},
-                    "sort": [{"published": "asc"}, {"uuid": "asc"}],
-                    "_source": ["uuid", "published"],
+                    "query": {"bool": {"filter": [query, self.range(start, end)]}},
+                    "sort": [{self.time_field: "asc"}, {self.id_field: "asc"}],
+                    "_source": [self.id_field, self.time_field],
                     "track_total_hits": True,
                 }
             )
-        self.requests += 1
+        self._requests += 1
         responses = self.client.msearch(body=lines)["responses"]
         results = []
         for response in responses:
@@ -173,7 +207,11 @@ class EventSearch:
                 raise RuntimeError(f"an evidence search failed: {response['error']}")
             hits = response["hits"]["hits"]
             events = [
-                EvidenceEvent(str(h["_source"]["uuid"]), parse_time(h["_source"]["published"]))
+                EvidenceEvent(
+                    str(h["_source"][self.id_field]),
+                    parse_time(h["_source"][self.time_field]),
+                    self.source,
+                )
                 for h in hits
             ]
             results.append((events, int(response["hits"]["total"]["value"])))

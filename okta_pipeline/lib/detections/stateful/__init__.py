@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from okta_pipeline.lib.detections.model import StatefulFunction
+from okta_pipeline.lib.detections.stateful.aws import (
+    activity_after_okta_suspension,
+    console_login_bypassing_okta,
+    risky_sign_in_then_aws_persistence,
+    saml_without_okta_sso,
+)
 from okta_pipeline.lib.detections.stateful.novelty import sign_in_novelty
 from okta_pipeline.lib.detections.stateful.self_grant import privilege_self_grant
 from okta_pipeline.lib.detections.stateful.sessions import session_from_two_networks
@@ -15,4 +21,8 @@ STATEFUL_FUNCTIONS: dict[str, StatefulFunction] = {
     "mfa_reset_takeover": mfa_reset_takeover,
     "privilege_self_grant": privilege_self_grant,
     "session_from_two_networks": session_from_two_networks,
+    "risky_sign_in_then_aws_persistence": risky_sign_in_then_aws_persistence,
+    "activity_after_okta_suspension": activity_after_okta_suspension,
+    "saml_without_okta_sso": saml_without_okta_sso,
+    "console_login_bypassing_okta": console_login_bypassing_okta,
 }

@@ -1,0 +1,1 @@
+"""Okta and AWS together: which Okta user and session each AWS session came from."""
