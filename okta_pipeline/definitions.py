@@ -6,6 +6,18 @@ import dagster as dg
 
 from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import alerts_resource
+from okta_pipeline.defs.aws.assets import cloudtrail_events, opensearch_cloudtrail_events
+from okta_pipeline.defs.aws.correlation import (
+    IdentityLinkResource,
+    aws_identity_links,
+    okta_aws_detections,
+)
+from okta_pipeline.defs.aws.freshness import (
+    cloudtrail_freshness_job,
+    cloudtrail_freshness_schedule,
+    newest_record_freshness,
+)
+from okta_pipeline.defs.aws.resources import CloudTrailResource
 from okta_pipeline.defs.deployment import (
     PARTITIONS_START_VARIABLE,
     DeploymentSettings,
@@ -14,7 +26,7 @@ from okta_pipeline.defs.deployment import (
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.monitors import detection_monitors, monitors_match_catalog
 from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
-from okta_pipeline.defs.jobs import monitors_job, pipeline_job
+from okta_pipeline.defs.jobs import aws_pipeline_job, monitors_job, pipeline_job
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
 from okta_pipeline.defs.okta.resources import OktaResource
@@ -44,11 +56,23 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             okta_index_retention,
             okta_detections,
             detection_monitors,
-            alert_deliveries,
+            *(aws_assets() if settings.cloudtrail_root else [alert_deliveries]),
         ],
-        asset_checks=[monitors_match_catalog, newest_event_freshness],
-        jobs=[pipeline_job, monitors_job, freshness_job],
-        schedules=[freshness_schedule],
+        asset_checks=[
+            monitors_match_catalog,
+            newest_event_freshness,
+            *([newest_record_freshness] if settings.cloudtrail_root else []),
+        ],
+        jobs=[
+            pipeline_job,
+            monitors_job,
+            freshness_job,
+            *([aws_pipeline_job, cloudtrail_freshness_job] if settings.cloudtrail_root else []),
+        ],
+        schedules=[
+            freshness_schedule,
+            *([cloudtrail_freshness_schedule] if settings.cloudtrail_root else []),
+        ],
         sensors=[automation_sensor],
         resources={
             "okta": okta_resource(settings),
@@ -64,10 +88,36 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
                 ca_certs=settings.opensearch_ca_certs,
             ),
             "detections": DetectionsResource(),
+            **aws_resources(settings),
             "monitors": monitors_resource(settings),
             "alerts": alerts_resource(settings),
         },
     )
+
+
+def aws_assets() -> list[dg.AssetsDefinition]:
+    """CloudTrail beside Okta: landing, loading, the identity link, the cross-source detections,
+    and the alerts following their findings too."""
+    return [
+        cloudtrail_events,
+        opensearch_cloudtrail_events,
+        aws_identity_links,
+        okta_aws_detections,
+        *dg.map_asset_specs(
+            lambda spec: spec.replace_attributes(deps=[okta_detections, okta_aws_detections]),
+            [alert_deliveries],
+        ),
+    ]
+
+
+def aws_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableResource]:
+    if not settings.cloudtrail_root:
+        return {}
+    # Region and credentials come from the run's task role, like the landing zone's S3.
+    return {
+        "cloudtrail": CloudTrailResource(root=settings.cloudtrail_root),
+        "identity_link": IdentityLinkResource(),
+    }
 
 
 def refuse_another_partitions_start(settings: DeploymentSettings) -> None:

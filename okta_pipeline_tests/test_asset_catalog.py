@@ -15,12 +15,22 @@ from okta_pipeline.defs.okta.automation import fetch_condition
 from okta_pipeline.defs.opensearch.freshness import newest_event_freshness
 from okta_pipeline.lib.durations import spoken
 
-PERSONAL = {"okta_system_log", "opensearch_okta_logs", "okta_detections", "alert_deliveries"}
+PERSONAL = {
+    "okta_system_log",
+    "opensearch_okta_logs",
+    "okta_detections",
+    "alert_deliveries",
+    "cloudtrail_events",
+    "opensearch_cloudtrail_events",
+    "aws_identity_links",
+    "okta_aws_detections",
+}
 
 
 @pytest.fixture(scope="module")
 def specs() -> dict[str, dg.AssetSpec]:
-    defs = build_definitions(DeploymentSettings())
+    # With CloudTrail configured: its four assets beside Okta's six.
+    defs = build_definitions(DeploymentSettings(cloudtrail_root="s3://trail-bucket/org"))
     return {
         spec.key.to_user_string(): spec
         for assets in defs.assets or []
@@ -32,7 +42,7 @@ def specs() -> dict[str, dg.AssetSpec]:
 def test_every_asset_says_who_owns_it_what_a_row_is_and_whether_it_holds_personal_data(
     specs: dict[str, dg.AssetSpec],
 ) -> None:
-    assert len(specs) == 6
+    assert len(specs) == 10
     for name, spec in specs.items():
         assert spec.owners == ["team:security-engineering"], name
         assert spec.description and spec.description.startswith("A row is one"), name

@@ -54,6 +54,9 @@ class DeploymentSettings:
     alert_suppression_hours: float = 24.0
     receiver_url: str | None = None
     """The alert receiver that monitors post new alerts to (OKTA_PIPELINE_RECEIVER_URL)."""
+    cloudtrail_root: str | None = None
+    """The CloudTrail trail's s3://bucket[/prefix] (OKTA_PIPELINE_CLOUDTRAIL_ROOT); None: no
+    CloudTrail assets, and no cross-source detections."""
     partitions_start: datetime | None = None
     """The first five-minute window (OKTA_PIPELINE_PARTITIONS_START); None: the default,
     `default_partitions_start`. The partitions are built from it when `partitions.py` is
@@ -87,6 +90,11 @@ class DeploymentSettings:
             )
         if self.alert_suppression_hours < 0:
             raise DeploymentSettingsError("OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS must be 0 or more")
+        if self.cloudtrail_root and not self.cloudtrail_root.startswith("s3://"):
+            raise DeploymentSettingsError(
+                f"OKTA_PIPELINE_CLOUDTRAIL_ROOT={self.cloudtrail_root!r} must be the trail "
+                "bucket as s3://<bucket> or s3://<bucket>/<prefix> (what AWSLogs/ lies under)"
+            )
         if self.receiver_url and not self.receiver_url.startswith(("https://", "http://")):
             raise DeploymentSettingsError(
                 f"OKTA_PIPELINE_RECEIVER_URL={self.receiver_url!r} must be the receiver's full "
@@ -128,6 +136,7 @@ class DeploymentSettings:
             slack_destination=_slack_destination(environ),
             dashboards_link=bool(environ.get("OPENSEARCH_DASHBOARDS_URL", "").strip()),
             receiver_url=environ.get("OKTA_PIPELINE_RECEIVER_URL", "").strip() or None,
+            cloudtrail_root=environ.get("OKTA_PIPELINE_CLOUDTRAIL_ROOT", "").strip() or None,
             opensearch_ca_certs=environ.get("OPENSEARCH_CA_CERTS", "").strip() or None,
             alert_suppression_hours=_number(
                 environ,

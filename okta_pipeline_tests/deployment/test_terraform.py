@@ -210,6 +210,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         ),
         DeploymentSettings(slack_destination="webhook"),
         DeploymentSettings(receiver_url="https://alerts.example.com/alerts"),
+        DeploymentSettings(cloudtrail_root="s3://org-trail-logs/security"),
     ):
         wanted = env_var_names(build_definitions(settings).resources or {})
         assert "OKTA_BASE_URL" in wanted
@@ -234,6 +235,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_RECEIVER_URL",
         "OPENSEARCH_CA_CERTS",
         "OKTA_PIPELINE_PARTITIONS_START",
+        "OKTA_PIPELINE_CLOUDTRAIL_ROOT",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -258,6 +260,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_RECEIVER_URL": "https://alerts.example.com/alerts",
         "OPENSEARCH_CA_CERTS": "/etc/ssl/private-ca.pem",
         "OKTA_PIPELINE_PARTITIONS_START": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}",
+        "OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://org-trail-logs/security",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())

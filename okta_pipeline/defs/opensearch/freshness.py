@@ -43,31 +43,40 @@ freshness_schedule = dg.ScheduleDefinition(
 )
 
 
-def newest_published(client: OpenSearch, prefix: str) -> datetime | None:
+def newest_published(
+    client: OpenSearch, prefix: str, time_field: str = "published"
+) -> datetime | None:
+    """The newest `time_field` in the prefix's daily indices (None when there are none)."""
     response: dict[str, Any] = client.search(
         index=daily_indices(prefix),
-        body={"size": 0, "aggs": {"newest": {"max": {"field": "published"}}}},
+        body={"size": 0, "aggs": {"newest": {"max": {"field": time_field}}}},
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
     )
     value = response.get("aggregations", {}).get("newest", {}).get("value")
     return datetime.fromtimestamp(value / 1000, UTC) if value else None
 
 
-def freshness_result(newest: datetime | None, now: datetime | None = None) -> dg.AssetCheckResult:
+def freshness_result(
+    newest: datetime | None,
+    now: datetime | None = None,
+    warn: timedelta = FRESHNESS_WARN,
+    fail: timedelta = FRESHNESS_FAIL,
+    stalled: str = "Okta is unreachable (see the latest okta_system_log runs)",
+) -> dg.AssetCheckResult:
     age = (now or datetime.now(UTC)) - newest if newest else None
     metadata: dict[str, Any] = {"newest_published": newest.isoformat() if newest else "none"}
     if age is not None:
         metadata["age_minutes"] = round(age.total_seconds() / 60, 1)
-    if age is not None and age <= FRESHNESS_WARN:
+    if age is not None and age <= warn:
         return dg.AssetCheckResult(passed=True, metadata=metadata)
-    failing = age is None or age > FRESHNESS_FAIL
+    failing = age is None or age > fail
     return dg.AssetCheckResult(
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
         description="no event indexed yet: is the automation sensor running?"
         if age is None
         else f"the newest indexed event is {_rounded(age)} old: the pipeline has stalled, or "
-        "Okta is unreachable (see the latest okta_system_log runs)",
+        f"{stalled}",
         metadata=metadata,
     )
 
