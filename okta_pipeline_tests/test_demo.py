@@ -15,6 +15,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from okta_pipeline.cli.demo_alerts import CONFIGURING_VARIABLES
+from okta_pipeline.cli.demo_command import beside_index_prefix
 from okta_pipeline.cli.main import main
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
@@ -43,6 +44,11 @@ def prefixes(opensearch: OpenSearch, monkeypatch: pytest.MonkeyPatch) -> Iterato
     drop_prefix(opensearch, logs)
     opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
     opensearch.indices.delete_index_template(name=findings, params={"ignore": 404})
+    for beside in beside_index_prefix(logs):
+        opensearch.indices.delete(index=f"{beside}-2*", params={"ignore_unavailable": "true"})
+        opensearch.indices.delete_index_template(
+            name=f"okta-pipeline-{beside}", params={"ignore": 404}
+        )
 
 
 def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
@@ -86,13 +92,34 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     truth = first["truth"]
     assert isinstance(truth, dict) and truth["brute_force"] > 0 and truth["password_spray"] > 0
 
+    # CloudTrail beside Okta: every record read from the trail's log files was indexed, the
+    # same on every run, and its AWS SAML sessions were linked to Okta (but the forged ones).
+    for summary in (first, second, elsewhere):
+        trail = summary["cloudtrail"]
+        assert isinstance(trail, dict) and trail["objects"] > 0 and trail["malformed_objects"] == 0
+        assert trail["events"] == trail["documents"] == first["cloudtrail"]["events"]  # type: ignore[index]
+    links = first["identity_links"]
+    assert isinstance(links, dict) and links["linked"] > 0
+    assert links["linked"] + links["not_linked"] == links["sessions"]
+    cross_source = {d.id for d in load_catalog() if d.cross_source}
+    correlation = first["correlation_findings"]
+    assert isinstance(correlation, dict) and set(correlation) == cross_source
+
     # The detections ran over the same windows: every complete injected attack was found by
     # the detection meant for it, and a second run found the same findings, none new.
     assert first["detections"] == len(load_catalog())
     attacks = first["attacks"]
     assert isinstance(attacks, list) and len(attacks) >= 15
     assert [a["incident"] for a in attacks if not a["found"]] == []
-    assert {a["scenario"] for a in attacks} >= {"brute_force", "password_spray", "admin_group_add"}
+    assert {a["scenario"] for a in attacks} >= {
+        "brute_force",
+        "password_spray",
+        "admin_group_add",
+        "risky_sign_in_then_aws_persistence",
+        "aws_activity_after_okta_suspension",
+        "aws_saml_without_okta_sso",
+        "aws_console_login_bypassing_okta",
+    }
     assert second["findings"] == first["findings"] and second["new_findings"] == 0
     findings = first["findings"]
     assert isinstance(findings, dict)

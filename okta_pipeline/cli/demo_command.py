@@ -15,15 +15,24 @@ import dagster as dg
 
 from okta_pipeline.cli.demo_alerts import demo_destinations
 from okta_pipeline.cli.demo_secrets import demo_secret
+from okta_pipeline.cli.demo_trail import demo_trail
 from okta_pipeline.cli.local_instance import local_instance
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
-from okta_pipeline.defs.alerts.assets import alert_deliveries
+from okta_pipeline.definitions import aws_assets
 from okta_pipeline.defs.alerts.resources import AlertsResource
+from okta_pipeline.defs.aws.correlation import IdentityLinkResource
+from okta_pipeline.defs.aws.resources import CloudTrailResource
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.monitors import detection_monitors, monitors_match_catalog
 from okta_pipeline.defs.detections.resources import DetectionsResource, MonitorsResource
-from okta_pipeline.defs.jobs import MONITORS_JOB, PIPELINE_JOB, monitors_job, pipeline_job
+from okta_pipeline.defs.jobs import (
+    AWS_PIPELINE_JOB,
+    MONITORS_JOB,
+    aws_pipeline_job,
+    monitors_job,
+    pipeline_job,
+)
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
@@ -31,13 +40,19 @@ from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.defs.window_results import run_totals
+from okta_pipeline.lib.aws_simulator.scenarios import CROSS_SOURCE_OKTA_SCENARIOS
+from okta_pipeline.lib.aws_simulator.trail import SimulatedTrail
+from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_PREFIX
+from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
 from okta_pipeline.lib.cluster_endpoint import describe_components
+from okta_pipeline.lib.correlation.identity_link import SESSIONS_PREFIX
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX
 from okta_pipeline.lib.detections.scoring import FoundEvidence, LabelledAttack, score
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
+from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices, index_name
@@ -82,6 +97,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def beside_index_prefix(index_prefix: str) -> tuple[str, str]:
+    """CloudTrail's and the identity links' prefixes: the defaults with the default Okta
+    prefix, else next to the one given, so a demo under its own prefix keeps them apart too."""
+    if index_prefix == TEMPLATE_NAME:
+        return CLOUDTRAIL_PREFIX, SESSIONS_PREFIX
+    return f"{index_prefix}-cloudtrail", f"{index_prefix}-aws-sessions"
+
+
 def default_window(now: datetime) -> tuple[datetime, datetime]:
     """The last two hours of windows that ended at least the settle delay ago."""
     end = window_start(now - SETTLE)
@@ -108,14 +131,21 @@ def run_demo(
             seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
         )
         org = SimulatedOrg(
-            seed=seed, events_per_minute=events_per_minute, delay=options.persistence
+            seed=seed,
+            events_per_minute=events_per_minute,
+            delay=options.persistence,
+            scenarios=SCENARIOS + CROSS_SOURCE_OKTA_SCENARIOS,
         )
+        trail = SimulatedTrail(org)
         app = build_app(options, source=org)
-        with SimulatorServer(app) as server:
+        with SimulatorServer(app) as server, demo_trail(trail, start, end) as aws:
             if progress:
                 progress(
-                    f"Okta simulator (seed {seed}) on {server.base_url}; running the "
-                    f"{PIPELINE_JOB} job for {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+                    f"Okta simulator (seed {seed}) on {server.base_url}; CloudTrail of the "
+                    f"simulated AWS accounts: {aws.delivery.objects} log files in "
+                    f"{aws.root} (a local S3 on {aws.endpoint_url}); running the "
+                    f"{AWS_PIPELINE_JOB} job for {start:%Y-%m-%d %H:%M} to "
+                    f"{end:%Y-%m-%d %H:%M} UTC"
                 )
             defs = demo_definitions(
                 {
@@ -125,9 +155,13 @@ def run_demo(
                     "detections": DetectionsResource(),
                     "monitors": MonitorsResource(),
                     "alerts": alerts,
+                    "cloudtrail": CloudTrailResource(
+                        root=aws.root, s3_endpoint_url=aws.endpoint_url
+                    ),
+                    "identity_link": IdentityLinkResource(),
                 }
             )
-            result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+            result = defs.resolve_job_def(AWS_PIPELINE_JOB).execute_in_process(
                 tags={
                     "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
                     "dagster/asset_partition_range_end": (end - WINDOW).strftime(PARTITION_FORMAT),
@@ -153,14 +187,20 @@ def run_demo(
     days.add(index_name(prefix, end - WINDOW))
     indices = sorted(name for name in days if client.indices.exists(index=name))
     incidents = org.incidents_between(start_ms, end_ms)
+    cross = trail.incidents_between(start_ms, end_ms)
     if truth_out is not None:
         _write_truth(truth_out, org, start_ms, end_ms)
     attacks = [
         LabelledAttack(i.id, i.scenario.name, i.scenario.detected_by, i.uuids)
         for i in incidents.values()
+        if i.id not in cross
+    ] + [
+        LabelledAttack(i.id, i.scenario, i.detected_by, i.okta_uuids | i.aws_event_ids)
+        for i in cross.values()
     ]
     found = _findings_between(client, opensearch.findings_prefix, start, end)
     results = score(attacks, found)
+    cross_source = {d.id for d in load_catalog().enabled() if d.cross_source}
     return {
         "window": {
             "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -187,11 +227,29 @@ def run_demo(
             "indexed": int(totals["opensearch_indexed"]),
             "unchanged": int(totals["opensearch_unchanged"]),
             "windows_not_sent_again": int(totals["opensearch_windows_not_sent_again"]),
+            "cloudtrail_prefix": opensearch.cloudtrail_prefix,
+        },
+        "cloudtrail": {
+            "root": aws.root,
+            "objects": int(totals["cloudtrail_objects"]),
+            "events": int(totals["cloudtrail_records"]),
+            "documents": _records_between(client, opensearch.cloudtrail_prefix, start, end),
+            "malformed_objects": int(totals["cloudtrail_malformed_objects"]),
+        },
+        "identity_links": {
+            "sessions": int(totals["identity_link_sessions"]),
+            "linked": int(totals["identity_link_linked"]),
+            "not_linked": int(totals["identity_link_not_linked"]),
         },
         "truth": org.truth_between(start_ms, end_ms),
-        "detections": int(totals["detections_evaluated"]),
+        "aws_truth": trail.truth_between(start_ms, end_ms),
+        "detections": int(totals["detections_evaluated"]) + int(totals["cross_source_evaluated"]),
         "findings": dict(sorted(Counter(f.detection for f in found).items())),
-        "new_findings": int(totals["detections_findings_new"]),
+        "correlation_findings": dict(
+            sorted(Counter(f.detection for f in found if f.detection in cross_source).items())
+        ),
+        "new_findings": int(totals["detections_findings_new"])
+        + int(totals["cross_source_findings_new"]),
         "attacks": [
             {
                 "incident": r.attack.incident,
@@ -219,17 +277,17 @@ def run_demo(
 
 
 def demo_definitions(resources: dict[str, Any]) -> dg.Definitions:
-    """The project's jobs on the demo's local services."""
+    """The project's jobs on the demo's local services, CloudTrail included."""
     return dg.Definitions(
         assets=[
             okta_system_log,
             opensearch_okta_logs,
             okta_detections,
-            alert_deliveries,
+            *aws_assets(),
             detection_monitors,
         ],
         asset_checks=[monitors_match_catalog],
-        jobs=[pipeline_job, monitors_job],
+        jobs=[pipeline_job, aws_pipeline_job, monitors_job],
         resources=resources,
     )
 
@@ -243,6 +301,7 @@ def _demo(args: argparse.Namespace) -> int:
     if start >= end:
         raise ValueError(f"--start ({start:%Y-%m-%dT%H:%MZ}) must be before --end")
     landing_root = args.landing or Path(os.environ.get("OKTA_PIPELINE_LANDING_ROOT") or "landing")
+    cloudtrail_prefix, sessions_prefix = beside_index_prefix(args.index_prefix)
     endpoint = ensure_cluster()
     components = describe_components(endpoint)
     opensearch = OpenSearchResource(
@@ -252,6 +311,8 @@ def _demo(args: argparse.Namespace) -> int:
         ca_certs=endpoint.ca_certs,
         index_prefix=args.index_prefix,
         findings_prefix=args.findings_prefix,
+        cloudtrail_prefix=cloudtrail_prefix,
+        sessions_prefix=sessions_prefix,
     )
     instance = local_instance(os.environ, Path.cwd())
     with instance, demo_destinations(os.environ, args.ledger_index) as destinations:
@@ -288,6 +349,17 @@ def _demo(args: argparse.Namespace) -> int:
         "  Injected attacks (events): "
         + ", ".join(f"{name} {count}" for name, count in summary["truth"].items())
     )
+    trail, links = summary["cloudtrail"], summary["identity_links"]
+    print(
+        f"  CloudTrail: {trail['events']} records from {trail['objects']} log files of the "
+        f"simulated AWS accounts ({trail['root']}), {trail['documents']} documents in "
+        f"{opensearch_cloudtrail_pattern(summary)}; AWS records of injected attacks: "
+        + ", ".join(f"{name} {count}" for name, count in summary["aws_truth"].items())
+    )
+    print(
+        f"  Identity link: {links['linked']} of {links['sessions']} AWS SAML sessions linked to "
+        f"the Okta user and session behind them ({links['not_linked']} with no Okta SSO)"
+    )
     search = summary["opensearch"]
     skipped = search["windows_not_sent_again"]
     print(
@@ -315,6 +387,10 @@ def _demo(args: argparse.Namespace) -> int:
         "partitions and checks in the Dagster UI, run: make ui"
     )
     return 0
+
+
+def opensearch_cloudtrail_pattern(summary: dict[str, Any]) -> str:
+    return f"{summary['opensearch']['cloudtrail_prefix']}-*"
 
 
 def _monitors_line(monitors: dict[str, Any]) -> str:
@@ -373,11 +449,20 @@ def _findings_between(
         body={
             "size": 10_000,
             "query": {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}},
-            "_source": ["finding_id", "detection.id", "evidence.uuids"],
+            "_source": ["finding_id", "detection.id", "evidence.uuids", "evidence.cloudtrail"],
         },
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
     )
     return [FoundEvidence.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
+
+
+def _records_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:
+    response = client.count(
+        index=cloudtrail_indices(prefix),
+        body={"query": {"range": {"eventTime": {"gte": start.isoformat(), "lt": end.isoformat()}}}},
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    return int(response["count"])
 
 
 def _documents_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:

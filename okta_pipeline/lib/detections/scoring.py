@@ -11,7 +11,8 @@ from okta_pipeline.lib.detections.findings import Finding
 
 @dataclass(frozen=True)
 class LabelledAttack:
-    """An attack with ground truth: its events and the detection meant to find it."""
+    """An attack with ground truth: its events (Okta uuids, CloudTrail eventIDs) and the
+    detection meant to find it."""
 
     incident: str
     scenario: str
@@ -33,10 +34,13 @@ class FoundEvidence:
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> FoundEvidence:
+        """From a findings document: its Okta uuids and its CloudTrail eventIDs."""
+        evidence = document["evidence"]
+        aws = (evidence.get("cloudtrail") or {}).get("event_ids") or []
         return cls(
             str(document["finding_id"]),
             str(document["detection"]["id"]),
-            frozenset(document["evidence"]["uuids"]),
+            frozenset(evidence.get("uuids") or []) | frozenset(aws),
         )
 
 

@@ -3,6 +3,7 @@ and the tests: the pipeline reaches it exactly as it reaches S3, through boto3."
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ def running_s3(bucket_prefix: str = "landing", versioned: bool = True) -> Iterat
         raise RuntimeError(
             "the local S3 needs moto's server: pip install 'okta_pipeline[demo]'"
         ) from None
+    # The server's request log (werkzeug's) would print a line per S3 request.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
