@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +16,16 @@ from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.aws.assets import cloudtrail_events, opensearch_cloudtrail_events
 from okta_pipeline.defs.aws.resources import CloudTrailResource
+from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.lib.aws_simulator.delivery import MAX_DELIVERY_DELAY_MS, deliver
+from okta_pipeline.lib.aws_simulator.scenarios import CROSS_SOURCE_OKTA_SCENARIOS
+from okta_pipeline.lib.aws_simulator.trail import SimulatedTrail
 from okta_pipeline.lib.cloudtrail.index import daily_indices
+from okta_pipeline.lib.landing import window_start
+from okta_pipeline.lib.landing_sql.views import open_landing
+from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
+from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.aws.trail_objects import object_key, put_object, record
 from okta_pipeline_tests.okta.helpers import range_tags
@@ -135,3 +144,57 @@ def test_landed_records_are_indexed_with_extracted_fields_and_a_bad_object_set_a
     again, again_totals = run(s3, opensearch_endpoint, cloudtrail_prefix, tmp_path, instance)
     assert again.success and again_totals["cloudtrail_records_new"] == "0"
     assert again_totals["cloudtrail_load_windows_not_sent_again"] == "2"
+
+
+def test_a_simulated_trail_converges_as_late_objects_arrive_and_sql_agrees_with_the_index(
+    s3: LocalS3,
+    opensearch: OpenSearch,
+    opensearch_endpoint: OpenSearchSettings,
+    cloudtrail_prefix: str,
+    tmp_path: Path,
+) -> None:
+    org = SimulatedOrg(seed=5, scenarios=SCENARIOS + CROSS_SOURCE_OKTA_SCENARIOS)
+    trail = SimulatedTrail(org)
+    start_ms, end_ms = (int(t.timestamp() * 1000) for t in (START, END))
+    truth = Counter(
+        window_start(datetime.fromtimestamp(r.event_time_ms / 1000, UTC))
+        for r in trail.records_between(start_ms, end_ms)
+    )
+    # What CloudTrail had delivered four minutes after the range: most records, not all.
+    horizon = end_ms + MAX_DELIVERY_DELAY_MS
+    early = deliver(s3.client(), s3.bucket, "", trail, start_ms, horizon, end_ms + 240_000)
+    instance = dg.DagsterInstance.ephemeral()
+    first, _ = run(s3, opensearch_endpoint, cloudtrail_prefix, tmp_path, instance)
+    landed_early = {
+        key: m["dagster/partition_row_count"]
+        for key, m in window_metadata(first, "cloudtrail_events").items()
+    }
+    assert early.objects and sum(landed_early.values()) < sum(truth.values())
+
+    deliver(s3.client(), s3.bucket, "", trail, start_ms, horizon)  # the rest arrives
+    again, totals = run(s3, opensearch_endpoint, cloudtrail_prefix, tmp_path, instance)
+    assert again.success
+    landed = {
+        key: m["dagster/partition_row_count"]
+        for key, m in window_metadata(again, "cloudtrail_events").items()
+    }
+    assert landed == {w.strftime(PARTITION_FORMAT): n for w, n in sorted(truth.items())}
+    assert int(totals["cloudtrail_records_new"]) == sum(truth.values()) - sum(landed_early.values())
+    assert check_results(again)["count_parity"].passed
+
+    # The SQL view over the landing zone counts what the index holds, window by window.
+    opensearch.indices.refresh(index=daily_indices(cloudtrail_prefix))
+    indexed = opensearch.search(
+        index=daily_indices(cloudtrail_prefix),
+        body={
+            "size": 0,
+            "aggs": {"w": {"date_histogram": {"field": "eventTime", "fixed_interval": "5m"}}},
+        },
+    )["aggregations"]["w"]["buckets"]
+    with open_landing(tmp_path) as database:
+        rows = database.connection.execute(
+            "SELECT window_start, count(*) FROM cloudtrail_events GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    by_sql = {moment.astimezone(UTC): count for moment, count in rows}
+    by_index = {datetime.fromtimestamp(b["key"] / 1000, UTC): b["doc_count"] for b in indexed}
+    assert by_sql == by_index == dict(truth)
