@@ -125,6 +125,19 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     assert isinstance(findings, dict)
     for attack in attacks:
         assert findings[attack["detection"]] >= 1
+    # Each cross-source attack's finding cites its evidence on both sides, where both exist.
+    starts_in_okta = {"risky_sign_in_then_aws_persistence", "aws_activity_after_okta_suspension"}
+    cited = [a for a in attacks if a["detection"] in cross_source]
+    assert {a["scenario"] for a in cited} >= starts_in_okta
+    for attack in cited:
+        found = opensearch.search(
+            index=f"{prefixes[3]}-*",
+            body={"query": {"ids": {"values": attack["finding_ids"]}}},
+        )["hits"]["hits"]
+        evidence = [hit["_source"]["evidence"] for hit in found]
+        assert all(e["cloudtrail"]["event_ids"] for e in evidence), attack["incident"]
+        if attack["scenario"] in starts_in_okta:
+            assert all(e["uuids"] for e in evidence), attack["incident"]
     labelled = [json.loads(line) for line in truth_file.read_text().splitlines()]
     assert sum(truth.values()) == len(labelled)
     assert {row["scenario"] for row in labelled} == set(truth)
