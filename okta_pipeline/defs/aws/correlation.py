@@ -10,23 +10,14 @@ from pydantic import Field
 
 from okta_pipeline.defs.asset_attributes import HOLDS_PERSONAL_DATA, OWNERS
 from okta_pipeline.defs.aws.assets import opensearch_cloudtrail_events
-from okta_pipeline.defs.detections.assets import (
-    EVIDENCE_IN_LOGS,
-    QUERIES_ACCEPTED,
-    detect_windows,
-)
+from okta_pipeline.defs.detections.assets import detect_windows, detection_check_specs
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import DAY_OF_WINDOWS
 from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
-from okta_pipeline.defs.window_results import (
-    WindowEvent,
-    add_window_metadata,
-    tag_run,
-    window_check_spec,
-)
+from okta_pipeline.defs.window_results import WindowEvent, add_window_metadata, tag_run
 from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
 from okta_pipeline.lib.correlation.identity_link import LinkRules, link_sessions, write_links
 from okta_pipeline.lib.detections.catalog import catalog_digest
@@ -147,20 +138,7 @@ def aws_identity_links(
     kinds={"opensearch", "python"},
     owners=OWNERS,
     tags=HOLDS_PERSONAL_DATA,
-    check_specs=[
-        window_check_spec(
-            QUERIES_ACCEPTED,
-            "okta_aws_detections",
-            "Every cross-source detection compiled, and OpenSearch accepts each of its queries",
-            blocking=True,
-        ),
-        window_check_spec(
-            EVIDENCE_IN_LOGS,
-            "okta_aws_detections",
-            "Every finding's evidence is indexed: Okta events in okta-logs, CloudTrail records "
-            "in cloudtrail",
-        ),
-    ],
+    check_specs=detection_check_specs("okta_aws_detections"),
 )
 def okta_aws_detections(
     context: dg.AssetExecutionContext,

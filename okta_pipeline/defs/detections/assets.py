@@ -39,6 +39,25 @@ from okta_pipeline.lib.windows import windows_between
 QUERIES_ACCEPTED = "queries_accepted"
 EVIDENCE_IN_LOGS = "evidence_in_logs"
 
+
+def detection_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The checks every detection asset carries, per window."""
+    return [
+        window_check_spec(
+            QUERIES_ACCEPTED,
+            asset,
+            "Every detection compiled, and OpenSearch accepts each of its queries",
+            blocking=True,
+        ),
+        window_check_spec(
+            EVIDENCE_IN_LOGS,
+            asset,
+            "Every finding's evidence is indexed: Okta uuids in okta-logs, CloudTrail eventIDs "
+            "in cloudtrail",
+        ),
+    ]
+
+
 # Evaluate each window once its events are loaded and its blocking checks passed; follow
 # re-loads (lookback re-fetches, catch-ups, the daily re-fetch) like the loader does.
 detect_condition = follow_upstream(after_blocking_checks=True)
@@ -55,19 +74,7 @@ detect_condition = follow_upstream(after_blocking_checks=True)
     kinds={"opensearch", "python"},
     owners=OWNERS,
     tags=HOLDS_PERSONAL_DATA,
-    check_specs=[
-        window_check_spec(
-            QUERIES_ACCEPTED,
-            "okta_detections",
-            "Every detection compiled, and OpenSearch accepts each of its queries",
-            blocking=True,
-        ),
-        window_check_spec(
-            EVIDENCE_IN_LOGS,
-            "okta_detections",
-            "Every finding's evidence uuids are documents in okta-logs",
-        ),
-    ],
+    check_specs=detection_check_specs("okta_detections"),
 )
 def okta_detections(
     context: dg.AssetExecutionContext,

@@ -21,6 +21,9 @@ from typing import Any
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, Event
 from okta_pipeline.lib.opensearch.bulk_loader import IndexedSource, append_derived
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
+from okta_pipeline.lib.opensearch.okta_index import daily_indices, daily_template
+
+__all__ = ["CLOUDTRAIL_LOGS", "CLOUDTRAIL_PREFIX", "daily_indices", "index_name", "index_template"]
 
 CLOUDTRAIL_PREFIX = "cloudtrail"
 MAPPING_VERSION = 1
@@ -143,33 +146,14 @@ CLOUDTRAIL_MAPPING: dict[str, Any] = {
 }
 
 
-def daily_indices(prefix: str) -> str:
-    """This prefix's daily indices only (`cloudtrail-2026.12.01`), not a longer prefix's."""
-    return f"{prefix}-2*"
-
-
 def index_name(prefix: str, event_time: datetime) -> str:
     return f"{prefix}-{event_time:%Y.%m.%d}"
 
 
 def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
-    return {
-        "index_patterns": [daily_indices(prefix)],
-        "priority": 100,
-        "template": {
-            "settings": {
-                "number_of_shards": shards,
-                "number_of_replicas": replicas,
-                "mapping.total_fields.limit": 1000,
-            },
-            "mappings": CLOUDTRAIL_MAPPING,
-        },
-        "_meta": {
-            "managed_by": "okta_pipeline",
-            "description": "AWS CloudTrail records",
-            "mapping_version": MAPPING_VERSION,
-        },
-    }
+    return daily_template(
+        prefix, CLOUDTRAIL_MAPPING, "AWS CloudTrail records", MAPPING_VERSION, shards, replicas
+    )
 
 
 def derive(record: Mapping[str, Any]) -> dict[str, Any]:

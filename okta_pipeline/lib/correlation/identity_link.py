@@ -24,6 +24,7 @@ from opensearchpy import OpenSearch, helpers
 from okta_pipeline.lib.detections.search import EventSearch, Hit, iso, parse_time, term, terms
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
 from okta_pipeline.lib.opensearch.index_setup import ensure_index_template
+from okta_pipeline.lib.opensearch.okta_index import daily_indices, daily_template
 
 ASSUME_ROLE_WITH_SAML = "AssumeRoleWithSAML"
 SSO = "user.authentication.sso"
@@ -283,7 +284,7 @@ def sessions_index(prefix: str, moment: datetime) -> str:
 
 
 def sessions_indices(prefix: str) -> str:
-    return f"{prefix}-2*"
+    return daily_indices(prefix)
 
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
@@ -305,33 +306,25 @@ def sessions_template(prefix: str, replicas: int = 0) -> dict[str, Any]:
         "confidence",
         "evidence",
     )
-    return {
-        "index_patterns": [sessions_indices(prefix)],
-        "priority": 100,
-        "template": {
-            "settings": {"number_of_shards": 1, "number_of_replicas": replicas},
-            "mappings": {
-                "dynamic": False,
-                "_meta": {"mapping_version": SESSIONS_TEMPLATE_VERSION},
+    mappings = {
+        "dynamic": False,
+        "_meta": {"mapping_version": SESSIONS_TEMPLATE_VERSION},
+        "properties": {
+            **{name: _KEYWORD for name in keywords},
+            "assumed_at": date,
+            "linked": {"type": "boolean"},
+            "okta": {
                 "properties": {
-                    **{name: _KEYWORD for name in keywords},
-                    "assumed_at": date,
-                    "linked": {"type": "boolean"},
-                    "okta": {
-                        "properties": {
-                            **{n: _KEYWORD for n in ("login", "user_id", "session_id", "ip")},
-                            "sso_uuid": _KEYWORD,
-                            "sso_published": date,
-                        }
-                    },
-                },
+                    **{n: _KEYWORD for n in ("login", "user_id", "session_id", "ip", "sso_uuid")},
+                    "sso_published": date,
+                }
             },
         },
-        "_meta": {
-            "managed_by": "okta_pipeline",
-            "description": "AWS SAML sessions linked to the Okta users and sessions behind them",
-        },
     }
+    description = "AWS SAML sessions linked to the Okta users and sessions behind them"
+    return daily_template(
+        prefix, mappings, description, SESSIONS_TEMPLATE_VERSION, replicas=replicas
+    )
 
 
 def write_links(
@@ -366,35 +359,29 @@ def write_links(
 
 def links_by_key(search: EventSearch, keys: Iterable[str]) -> dict[str, SessionLink]:
     """The stored links whose session keys include any of `keys`, by each of their keys."""
-    if search.sessions_index is None:
-        return {}
-    wanted = sorted(set(keys))
-    found: dict[str, SessionLink] = {}
-    for offset in range(0, len(wanted), 1000):
-        batch = wanted[offset : offset + 1000]
-        response = search.search(
-            {"size": 10_000, "query": terms("session_keys", batch)}, index=search.sessions_index
-        )
-        for hit in response["hits"]["hits"]:
-            link = SessionLink.from_document(hit["_source"])
-            for key in link.session_keys:
-                found[key] = link
-    return found
+    return {
+        key: link
+        for link in _stored_links(search, "session_keys", keys)
+        for key in link.session_keys
+    }
 
 
 def links_of_assumptions(search: EventSearch, event_ids: Iterable[str]) -> dict[str, SessionLink]:
     """The stored links of these AssumeRoleWithSAML records, by their eventID."""
+    return {
+        link.assume_event_id: link for link in _stored_links(search, "assume_event_id", event_ids)
+    }
+
+
+def _stored_links(search: EventSearch, field: str, values: Iterable[str]) -> list[SessionLink]:
     if search.sessions_index is None:
-        return {}
-    wanted = sorted(set(event_ids))
-    found: dict[str, SessionLink] = {}
+        return []
+    wanted = sorted(set(values))
+    found = []
     for offset in range(0, len(wanted), 1000):
-        batch = wanted[offset : offset + 1000]
         response = search.search(
-            {"size": len(batch), "query": terms("assume_event_id", batch)},
+            {"size": 10_000, "query": terms(field, wanted[offset : offset + 1000])},
             index=search.sessions_index,
         )
-        for hit in response["hits"]["hits"]:
-            link = SessionLink.from_document(hit["_source"])
-            found[link.assume_event_id] = link
+        found += [SessionLink.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
     return found

@@ -131,6 +131,20 @@ def index_name(prefix: str, published: datetime) -> str:
 
 
 def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    return daily_template(
+        prefix, OKTA_MAPPING, "Okta System Log events", MAPPING_VERSION, shards, replicas
+    )
+
+
+def daily_template(
+    prefix: str,
+    mappings: dict[str, Any],
+    description: str,
+    mapping_version: int,
+    shards: int = 1,
+    replicas: int = 0,
+) -> dict[str, Any]:
+    """A composable template for one prefix's daily indices, marked as the project's."""
     return {
         # Only this prefix's dated indices: `okta-logs-dev` beside `okta-logs` would otherwise
         # match both templates at the same priority, which OpenSearch refuses.
@@ -142,12 +156,12 @@ def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str,
                 "number_of_replicas": replicas,
                 "mapping.total_fields.limit": 1000,
             },
-            "mappings": OKTA_MAPPING,
+            "mappings": mappings,
         },
         "_meta": {
             "managed_by": "okta_pipeline",
-            "description": "Okta System Log events",
-            "mapping_version": MAPPING_VERSION,
+            "description": description,
+            "mapping_version": mapping_version,
         },
     }
 
