@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from okta_pipeline.defs.deployment import DeploymentSettings, DeploymentSettingsError
 from okta_pipeline.lib.cloudtrail.landing import MALFORMED_FOLDER, land_range
 from okta_pipeline.lib.cloudtrail.trail import TrailBucket, TrailLocation
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, LandingZone
@@ -139,3 +140,31 @@ def test_a_malformed_object_is_listed_aside_and_the_rest_of_the_window_lands(
 
 def _gzip_json(document: object) -> bytes:
     return gzip.compress(json.dumps(document).encode(), mtime=0)
+
+
+@pytest.mark.parametrize(
+    ("root", "says"),
+    [
+        ("trail-bucket/logs", "not an S3 URL"),
+        ("s3:///logs", "names no bucket"),
+        ("s3://trail-bucket/logs/AWSLogs", "stop before AWSLogs/"),
+        ("s3://trail-bucket/AWSLogs/111122223333", "stop before AWSLogs/"),
+    ],
+)
+def test_a_trail_location_that_cannot_be_right_is_refused_with_the_fix(
+    root: str, says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        TrailLocation.parse(root)
+
+
+def test_a_trail_location_names_its_logs_prefix() -> None:
+    assert TrailLocation.parse("s3://trail-bucket").logs_prefix == "AWSLogs/"
+    assert TrailLocation.parse("s3://trail-bucket/org/trail/").logs_prefix == "org/trail/AWSLogs/"
+
+
+def test_the_deployment_refuses_a_cloudtrail_root_that_is_not_s3() -> None:
+    with pytest.raises(DeploymentSettingsError, match="OKTA_PIPELINE_CLOUDTRAIL_ROOT"):
+        DeploymentSettings.from_environment({"OKTA_PIPELINE_CLOUDTRAIL_ROOT": "/var/trail"})
+    settings = DeploymentSettings.from_environment({"OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://b/p"})
+    assert settings.cloudtrail_root == "s3://b/p"
