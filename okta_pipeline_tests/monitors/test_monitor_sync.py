@@ -30,6 +30,8 @@ from okta_pipeline_tests.stored_events import index_events
 
 CATALOG = list(load_catalog().enabled())
 EXPRESSIBLE = sorted(d.id for d in CATALOG if pipeline_only_reason(d) is None)
+# Detections that have a monitor, in catalog order (stateful ones sort among them by id).
+MONITORED = [d for d in CATALOG if pipeline_only_reason(d) is None]
 
 
 # Scheduled (so that Alerting reconciles its alerts when a monitor changes), but never due.
@@ -141,7 +143,7 @@ def test_removing_one_detection_deletes_only_its_monitor_and_nothing_else_is_tou
     sync.sync(catalog_monitors(CATALOG, options_for(owner)))
     neighbour = f"{owner}-neighbour"
     neighbours = MonitorSync(opensearch, neighbour)
-    neighbours.sync(catalog_monitors(CATALOG[:3], options_for(neighbour)))
+    neighbours.sync(catalog_monitors(MONITORED[:3], options_for(neighbour)))
     by_hand = hand_made_monitor(opensearch, "An analyst's own brute force monitor", owner)
     # Named like one of ours, but made by hand: it carries no marker, so it is not ours either.
     lookalike = hand_made_monitor(
@@ -196,7 +198,7 @@ def test_a_monitor_edited_during_a_sync_is_not_overwritten(
     opensearch: OpenSearch, owner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sync = MonitorSync(opensearch, owner)
-    sync.sync(catalog_monitors(CATALOG[:5], options_for(owner)))
+    sync.sync(catalog_monitors(MONITORED[:5], options_for(owner)))
     snapshot = sync.stored()
     target = sorted(snapshot)[0]
     edited = stored_body(opensearch, snapshot[target].id)
@@ -206,7 +208,7 @@ def test_a_monitor_edited_during_a_sync_is_not_overwritten(
     )
     monkeypatch.setattr(sync, "_scan", lambda: (snapshot, []))  # the sync read before the edit
     with pytest.raises(MonitorSyncError, match=f"{target}.*changed while it was being updated"):
-        sync.sync(catalog_monitors(CATALOG[:5], options_for(owner, lag=timedelta(minutes=20))))
+        sync.sync(catalog_monitors(MONITORED[:5], options_for(owner, lag=timedelta(minutes=20))))
     assert stored_body(opensearch, snapshot[target].id)["enabled"] is True
 
 
@@ -214,8 +216,8 @@ def test_a_monitor_the_cluster_refuses_names_its_detection_and_the_fix(
     opensearch: OpenSearch, owner: str
 ) -> None:
     never = {"period": {"interval": 0, "unit": "MINUTES"}}
-    desired = catalog_monitors(CATALOG[:1], options_for(owner, schedule=never))
+    desired = catalog_monitors(MONITORED[:1], options_for(owner, schedule=never))
     with pytest.raises(MonitorSyncError) as refused:
         MonitorSync(opensearch, owner).sync(desired)
     message = str(refused.value)
-    assert CATALOG[0].id in message and "400" in message and "sync again" in message
+    assert MONITORED[0].id in message and "400" in message and "sync again" in message
