@@ -15,8 +15,8 @@ import dagster as dg
 
 from okta_pipeline.cli.demo_alerts import demo_destinations
 from okta_pipeline.cli.demo_secrets import demo_secret
-from okta_pipeline.cli.demo_trail import demo_trail
 from okta_pipeline.cli.local_instance import local_instance
+from okta_pipeline.cli.local_trail import demo_trail
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
 from okta_pipeline.definitions import aws_assets

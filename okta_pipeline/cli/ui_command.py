@@ -12,12 +12,17 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from okta_pipeline.cli.local_instance import local_dagster_home
+from okta_pipeline.cli.local_trail import live_trail, placeholder_credentials
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
+from okta_pipeline.lib.aws_simulator.scenarios import CROSS_SOURCE_OKTA_SCENARIOS
+from okta_pipeline.lib.aws_simulator.trail import SimulatedTrail
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
+from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 
@@ -26,6 +31,8 @@ DEFAULT_LANDING = "landing"
 # How long `dagster dev` gets to stop its webserver, daemon and code server before they are
 # killed: the whole stop stays within 15 seconds of Ctrl-C.
 STOP_GRACE_SECONDS = 10.0
+# The simulated trail's history when the UI starts (the demo's default two hours, with room).
+LOCAL_TRAIL_HISTORY = timedelta(hours=6)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +41,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="open the Dagster UI on the project's local instance (where the demo's runs are)",
         description="Runs `dagster dev -w workspace.yaml` on the local Dagster instance "
         "(.dagster_home, or DAGSTER_HOME), with the local OpenSearch node unless OPENSEARCH_URL "
-        "is set, and a simulated Okta org unless OKTA_BASE_URL is set. Ctrl-C stops it all.",
+        "is set, and a simulated Okta org unless OKTA_BASE_URL is set, whose AWS accounts' "
+        "CloudTrail is a local trail bucket unless OKTA_PIPELINE_CLOUDTRAIL_ROOT is set. "
+        "Ctrl-C stops it all.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
@@ -82,10 +91,29 @@ def local_services(
     options = SimulatorOptions(
         seed=seed, events_per_minute=events_per_minute, api_tokens=frozenset({token})
     )
-    org = SimulatedOrg(seed=seed, events_per_minute=events_per_minute, delay=options.persistence)
-    with SimulatorServer(build_app(options, source=org)) as server:
+    org = SimulatedOrg(
+        seed=seed,
+        events_per_minute=events_per_minute,
+        delay=options.persistence,
+        scenarios=SCENARIOS + CROSS_SOURCE_OKTA_SCENARIOS,
+    )
+    with SimulatorServer(build_app(options, source=org)) as server, ExitStack() as stack:
         env.update(OKTA_BASE_URL=server.base_url, OKTA_API_TOKEN=token, OKTA_AUTH_METHOD="ssws")
         _progress(f"Okta: a simulated org (seed {seed}) on {server.base_url}")
+        if not env.get("OKTA_PIPELINE_CLOUDTRAIL_ROOT", "").strip():
+            since = datetime.now(UTC) - LOCAL_TRAIL_HISTORY
+            trail = stack.enter_context(live_trail(SimulatedTrail(org), since))
+            stack.enter_context(placeholder_credentials(env))
+            # botocore reads the S3 endpoint from AWS_ENDPOINT_URL_S3: the runs reach the local
+            # trail bucket with no setting of the pipeline's own.
+            env.update(
+                OKTA_PIPELINE_CLOUDTRAIL_ROOT=trail.root, AWS_ENDPOINT_URL_S3=trail.endpoint_url
+            )
+            _progress(
+                f"CloudTrail: the simulated AWS accounts' trail in {trail.root} (a local S3 on "
+                f"{trail.endpoint_url}), {trail.delivery.objects} log files since "
+                f"{since:%Y-%m-%d %H:%M} UTC and each new one as it comes due"
+            )
         yield env
 
 

@@ -28,7 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # The screenshots in docs/images are taken at this size.
-WINDOW_SIZE = (1600, 1000)
+WINDOW_SIZE = (2200, 1500)
 
 T = TypeVar("T")
 

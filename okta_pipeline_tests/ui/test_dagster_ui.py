@@ -25,6 +25,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from okta_pipeline.cli.demo_alerts import CONFIGURING_VARIABLES
+from okta_pipeline.cli.demo_command import beside_index_prefix
+from okta_pipeline.defs.aws.freshness import cloudtrail_freshness_schedule
 from okta_pipeline.defs.okta.automation import automation_sensor
 from okta_pipeline.defs.opensearch.freshness import freshness_schedule
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
@@ -48,6 +50,10 @@ ASSETS = (
     "okta_detections",
     "detection_monitors",
     "alert_deliveries",
+    "cloudtrail_events",
+    "opensearch_cloudtrail_events",
+    "aws_identity_links",
+    "okta_aws_detections",
 )
 LOADING = exact_text("Loading...")  # an asset's status in the graph, until it has it
 LOAD_CHECKS = ("count_parity", "required_fields", "all_events_indexed")
@@ -131,7 +137,7 @@ def demo_in_ui(
 
     The UI's code location writes to the default indices (okta-logs-*), not the demo's test
     prefixes: so nothing runs there on its own (the automation sensor and the freshness
-    schedule are stopped before the daemon starts), and the only run the tests launch,
+    schedules are stopped before the daemon starts), and the only run the tests launch,
     okta_system_log's backfill, writes to the landing zone alone."""
     tag = uuid.uuid4().hex[:8]
     logs, findings, ledger = f"test-ui-{tag}", f"test-ui-findings-{tag}", f"test-ui-ledger-{tag}"
@@ -149,8 +155,12 @@ def demo_in_ui(
     start, end = weekday_noon_range(timedelta(hours=2))
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
+            # With CloudTrail named, the definitions list its freshness schedule too.
             stopped = pool.submit(
-                stop_instigators, env, [automation_sensor.name], [freshness_schedule.name]
+                stop_instigators,
+                {**env, "OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://stopped-before-the-ui"},
+                [automation_sensor.name],
+                [freshness_schedule.name, cloudtrail_freshness_schedule.name],
             )
             summary = run_demo(
                 env,
@@ -169,6 +179,11 @@ def demo_in_ui(
         drop_prefix(opensearch, logs)
         opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
         opensearch.indices.delete_index_template(name=findings, params={"ignore": 404})
+        for beside in beside_index_prefix(logs):
+            opensearch.indices.delete(index=f"{beside}-2*", params={"ignore_unavailable": "true"})
+            opensearch.indices.delete_index_template(
+                name=f"okta-pipeline-{beside}", params={"ignore": 404}
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -304,7 +319,7 @@ def test_a_backfill_launched_from_the_ui_completes(page: Page, demo_in_ui: DemoI
     others = [
         run
         for run in runs
-        if run["jobName"] not in ("okta_pipeline", "sync_detection_monitors")
+        if run["jobName"] not in ("okta_aws_pipeline", "sync_detection_monitors")
         and {"key": "dagster/backfill", "value": backfill} not in run["tags"]
     ]
     page.check(others == [], f"runs neither the demo's nor the backfill's: {others}")
