@@ -98,20 +98,10 @@ def activity_after_okta_suspension(
     if search.cloudtrail is None or search.sessions_index is None:
         return []
     lifetime = timedelta(hours=float(parameters.get("session_hours", 12)))
-    live = _sessions_started(search, start - lifetime, end)
-    logins = sorted({link.login for link in live if link.login and link.linked})
-    if not logins:
-        return []
+    # Suspensions are rare: find them first, then only their users' sessions.
     changes = list(
         search.scan(
-            {
-                "bool": {
-                    "filter": [
-                        terms("eventType", [*SUSPENDED, *REINSTATED]),
-                        terms("target.alternateId", logins),
-                    ]
-                }
-            },
+            terms("eventType", [*SUSPENDED, *REINSTATED]),
             start - lifetime,
             end,
             fields=("eventType", "target.alternateId"),
@@ -123,7 +113,13 @@ def activity_after_okta_suspension(
         if hit.get("eventType") in SUSPENDED
         for login in _as_list(hit.get("target.alternateId"))
     }
-    suspect = [link for link in live if link.login in suspended_logins]
+    if not suspended_logins:
+        return []
+    suspect = [
+        link
+        for link in _sessions_of(search, sorted(suspended_logins), start - lifetime, end)
+        if link.linked
+    ]
     if not suspect:
         return []
     keys = {key: link for link in suspect for key in link.session_keys}
@@ -292,16 +288,30 @@ def _calls_of(
     return grouped
 
 
-def _sessions_started(search: EventSearch, since: datetime, until: datetime) -> list[SessionLink]:
+def _sessions_of(
+    search: EventSearch, logins: list[str], since: datetime, until: datetime
+) -> list[SessionLink]:
+    """The stored links of these Okta users' AWS sessions started in [since, until)."""
     assert search.sessions_index is not None
-    response = search.search(
-        {
-            "size": 10_000,
-            "query": {"range": {"assumed_at": {"gte": iso(since), "lt": iso(until)}}},
+    body: dict[str, Any] = {
+        "size": 1000,
+        "query": {
+            "bool": {
+                "filter": [
+                    terms("okta.login", logins),
+                    {"range": {"assumed_at": {"gte": iso(since), "lt": iso(until)}}},
+                ]
+            }
         },
-        index=search.sessions_index,
-    )
-    return [SessionLink.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
+        "sort": [{"assumed_at": "asc"}, {"assume_event_id": "asc"}],
+    }
+    links: list[SessionLink] = []
+    while True:
+        hits = search.search(body, index=search.sessions_index)["hits"]["hits"]
+        links += [SessionLink.from_document(hit["_source"]) for hit in hits]
+        if len(hits) < 1000:
+            return links
+        body["search_after"] = hits[-1]["sort"]
 
 
 def _risky_events(
