@@ -3,8 +3,9 @@
 (a) the project's loader (`load_windows`) on the NDJSON lines as landed: it parses each line for
     its uuid and `published`, validates, picks the daily index, sends `create` in 5 MB chunks
     and accounts per window;
-(b) a raw `_bulk` baseline: the same `create` bodies, serialized before the clock starts and
-    posted in the same 5 MB chunks, with no per-event work at all;
+(b) a raw `_bulk` baseline: the same `create` bodies (built from the landed lines, so the
+    documents are the loader's byte for byte), serialized before the clock starts and posted in
+    the same 5 MB chunks, with no per-event work at all;
 (c) one index request per document, the approach this project replaces (a sample, since it is
     slow; documents per second is what compares).
 Each way writes to indices of its own, created from the same template, then refreshed.
@@ -13,22 +14,30 @@ Each way writes to indices of its own, created from the same template, then refr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import orjson
 from opensearchpy import OpenSearch
 
 from bench.measure import stopwatch, table
-from okta_pipeline.lib.landing import WINDOW, Event, window_start
+from okta_pipeline.lib.landing import OKTA_EVENT, WINDOW, Event, RecordShape, window_start
+from okta_pipeline.lib.landing.shapes import serialize
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.bulk_loader import (
     DEFAULT_CHUNK_BYTES,
+    OKTA_LOGS,
     DeadLetters,
+    IndexedSource,
     load_windows,
-    with_derived,
 )
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix, ensure_template
 from okta_pipeline.lib.opensearch.okta_index import index_name
+
+Windows = Iterable[tuple[datetime, Iterable[str]]]
 
 START = datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
 
@@ -44,50 +53,96 @@ def sample_events(count: int, seed: int = 62) -> list[Event]:
     raise RuntimeError("not enough simulated events")
 
 
-def landed_lines(events: list[Event]) -> list[tuple[datetime, list[str]]]:
-    """The events as the landing zone stores them: compact JSON lines per window."""
+def landed_lines(
+    records: Iterable[Event], shape: RecordShape = OKTA_EVENT
+) -> list[tuple[datetime, list[str]]]:
+    """The records as the landing zone stores them: compact JSON lines per window (by the
+    shape's time: `published` for Okta, `eventTime` for CloudTrail)."""
     windows: dict[datetime, list[str]] = {}
-    for event in events:
-        published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
-        line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-        windows.setdefault(window_start(published), []).append(line)
+    for record in records:
+        moment = shape.record_time(record)
+        if moment is None:
+            raise ValueError(f"a simulated {shape.noun} without a {shape.time_field}")
+        windows.setdefault(window_start(moment), []).append(serialize(record))
     return sorted(windows.items())
 
 
-def raw_bulk_bodies(events: list[Event], prefix: str) -> list[bytes]:
-    bodies: list[bytes] = []
+def raw_bulk_bodies(
+    windows: Windows, prefix: str, source: IndexedSource = OKTA_LOGS
+) -> Iterator[bytes]:
+    """`create` bodies of about DEFAULT_CHUNK_BYTES for the landed lines: the same documents
+    the loader sends (the landed line plus its derived fields), built ahead of time."""
+    shape = source.shape
     lines: list[bytes] = []
     size = 0
-    for event in events:
-        published = datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
-        action = json.dumps(
-            {"create": {"_index": index_name(prefix, published), "_id": event["uuid"]}}
-        )
-        # The same documents the loader sends (derived fields included), built ahead of time.
-        document = with_derived(event, json.dumps(event, ensure_ascii=False))
-        line = (action + "\n" + document + "\n").encode()
-        if size + len(line) > DEFAULT_CHUNK_BYTES and lines:
-            bodies.append(b"".join(lines))
-            lines, size = [], 0
-        lines.append(line)
-        size += len(line)
-    bodies.append(b"".join(lines))
-    return bodies
-
-
-def _warm_up(client: OpenSearch, events: list[Event], tmp_root: Any) -> None:
-    """Index a few thousand events, untimed, so a freshly started JVM does not tax whichever
-    way is measured first."""
-    prefix = f"bench-warm-{datetime.now(UTC):%H%M%S}"
-    ensure_template(client, prefix)
-    try:
-        load_windows(client, landed_lines(events), prefix, DeadLetters(tmp_root / "warm.jsonl.gz"))
-        for body in raw_bulk_bodies(events, f"{prefix}-raw"):
-            client.transport.perform_request(
-                "POST", "/_bulk", body=body, headers={"content-type": "application/x-ndjson"}
+    for _, window_lines in windows:
+        for text in window_lines:
+            record = orjson.loads(text)
+            moment = shape.record_time(record)
+            assert moment is not None
+            action = json.dumps(
+                {
+                    "create": {
+                        "_index": source.index_name(prefix, moment),
+                        "_id": record[shape.id_field],
+                    }
+                }
             )
+            line = (action + "\n" + source.document(record, text) + "\n").encode()
+            if size + len(line) > DEFAULT_CHUNK_BYTES and lines:
+                yield b"".join(lines)
+                lines, size = [], 0
+            lines.append(line)
+            size += len(line)
+    if lines:
+        yield b"".join(lines)
+
+
+def post_bulk(client: OpenSearch, body: bytes) -> None:
+    """Post one pre-built `_bulk` body as it is; any item error fails the benchmark."""
+    response = client.transport.perform_request(
+        "POST", "/_bulk", body=body, headers={"content-type": "application/x-ndjson"}
+    )
+    if response.get("errors"):
+        raise RuntimeError("the raw _bulk baseline had item errors")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A source's indices as the benchmark writes them: how its records are indexed, how a
+    prefix's template is put, and how a prefix's indices and template are dropped."""
+
+    source: IndexedSource
+    setup: Callable[[OpenSearch, str], object]
+    drop: Callable[[OpenSearch, str], None]
+
+
+OKTA = Target(OKTA_LOGS, ensure_template, drop_prefix)
+
+
+def warm_up(
+    client: OpenSearch, windows: Windows, tmp_root: Path, target: Target = OKTA, name: str = "warm"
+) -> None:
+    """Index a few thousand records both ways, untimed, so a freshly started JVM does not tax
+    whichever way is measured first."""
+    prefix = f"bench-{name}-{datetime.now(UTC):%H%M%S}"
+    raw = f"{prefix}-raw"
+    target.setup(client, prefix)
+    target.setup(client, raw)
+    windows = [(window, list(lines)) for window, lines in windows]
+    try:
+        load_windows(
+            client,
+            windows,
+            prefix,
+            DeadLetters(tmp_root / f"{name}.jsonl.gz"),
+            source=target.source,
+        )
+        for body in raw_bulk_bodies(windows, raw, target.source):
+            post_bulk(client, body)
     finally:
-        drop_prefix(client, prefix)
+        target.drop(client, raw)
+        target.drop(client, prefix)
 
 
 def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
@@ -101,7 +156,7 @@ def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
         ensure_template(client, prefix)
     try:
         windows = landed_lines(events)
-        _warm_up(client, events[:5_000], tmp_root)
+        warm_up(client, landed_lines(events[:5_000]), tmp_root)
         with stopwatch() as loader:
             report = load_windows(
                 client, windows, prefixes["loader"], DeadLetters(tmp_root / "dead.jsonl.gz")
@@ -110,14 +165,10 @@ def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
         if report.failed or report.dead_lettered:
             raise RuntimeError(report.summary())
 
-        bodies = raw_bulk_bodies(events, prefixes["raw"])
+        bodies = list(raw_bulk_bodies(windows, prefixes["raw"]))
         with stopwatch() as raw:
             for body in bodies:
-                response = client.transport.perform_request(
-                    "POST", "/_bulk", body=body, headers={"content-type": "application/x-ndjson"}
-                )
-                if response.get("errors"):
-                    raise RuntimeError("the raw _bulk baseline had item errors")
+                post_bulk(client, body)
             client.indices.refresh(index=f"{prefixes['raw']}-*")
 
         sample = events[:per_document_sample]
@@ -159,10 +210,10 @@ def run(client: OpenSearch, quick: bool, tmp_root: Any) -> dict[str, Any]:
     }
 
 
-def render(result: dict[str, Any]) -> str:
+def render(result: dict[str, Any], title: str = "Loading") -> str:
     rates, seconds = result["documents_per_second"], result["seconds"]
     body = table(
-        f"Loading ({result['documents']:,} documents, {result['megabytes']} MB of bulk bodies)",
+        f"{title} ({result['documents']:,} documents, {result['megabytes']} MB of bulk bodies)",
         ["way", "documents", "seconds", "documents/s"],
         [
             ["(a) project loader", result["documents"], seconds["loader"], rates["loader"]],

@@ -7,11 +7,13 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -27,6 +29,21 @@ def stopwatch() -> Iterator[Stopwatch]:
         yield watch
     finally:
         watch.seconds = time.perf_counter() - started
+
+
+def timed(items: Iterable[T], watch: Stopwatch) -> Iterator[T]:
+    """`items`, adding to `watch` the time spent producing each one (not the caller's time
+    between them): how long a generator's own work takes inside a loop that does more."""
+    iterator = iter(items)
+    while True:
+        started = time.perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            watch.seconds += time.perf_counter() - started
+            return
+        watch.seconds += time.perf_counter() - started
+        yield item
 
 
 def run_child(module: str, arguments: Sequence[str]) -> tuple[dict[str, Any], float]:
