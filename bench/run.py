@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import backfill, detection, extraction, loading, scaling
+from bench import backfill, cloudtrail, detection, extraction, loading, scaling
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
@@ -55,6 +55,11 @@ def run_all(
         scenarios: list[tuple[str, Callable[[], dict[str, Any]], Callable[[Any], str]]] = [
             ("extraction", lambda: extraction.run(quick), extraction.render),
             ("loading", lambda: loading.run(client, quick, root), loading.render),
+            (
+                "cloudtrail",
+                lambda: cloudtrail.run(client, endpoint.url, quick, root),
+                cloudtrail.render,
+            ),
             ("backfill", lambda: backfill.run(client, endpoint.url, quick, root), backfill.render),
             ("scaling", lambda: scaling.run(client, endpoint.url, quick, root), scaling.render),
             (

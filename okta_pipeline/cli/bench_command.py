@@ -13,7 +13,8 @@ from okta_pipeline.lib.local_opensearch.layout import NodeLayout
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
-        "bench", help="run the benchmarks (extraction, loading, backfill, scaling)"
+        "bench",
+        help="run the benchmarks (extraction, loading, cloudtrail, backfill, scaling, detection)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in minutes")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
