@@ -63,7 +63,11 @@ from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, LandingZone
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, load_windows
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
-from okta_pipeline.lib.opensearch.index_setup import ensure_index_template
+from okta_pipeline.lib.opensearch.index_setup import (
+    drop_managed_prefix,
+    ensure_index_template,
+    managed_template_name,
+)
 from okta_pipeline.lib.standins.s3 import LocalS3, running_s3
 
 DAY = datetime(2026, 11, 17, tzinfo=UTC)  # a Tuesday
@@ -79,15 +83,10 @@ HOUR_MS = 3_600_000
 
 
 def _put_template(client: OpenSearch, prefix: str) -> bool:
-    return ensure_index_template(client, f"okta-pipeline-{prefix}", index_template(prefix))
+    return ensure_index_template(client, managed_template_name(prefix), index_template(prefix))
 
 
-def _drop(client: OpenSearch, prefix: str) -> None:
-    client.indices.delete(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
-    client.indices.delete_index_template(name=f"okta-pipeline-{prefix}", params={"ignore": 404})
-
-
-CLOUDTRAIL = Target(CLOUDTRAIL_LOGS, _put_template, _drop)
+CLOUDTRAIL = Target(CLOUDTRAIL_LOGS, _put_template, drop_managed_prefix)
 
 
 def simulated_trail() -> SimulatedTrail:
@@ -131,7 +130,7 @@ def run(client: OpenSearch, opensearch_url: str, quick: bool, tmp_root: Path) ->
         )
     finally:  # the child drops its prefixes; this covers a child that died first
         for way in ("loader", "raw", "single"):
-            _drop(client, f"{stem}-{way}")
+            drop_managed_prefix(client, f"{stem}-{way}")
     load["peak_rss_mb"] = load_peak
     return {
         "range": {"start": start.isoformat(), "end": end.isoformat()},

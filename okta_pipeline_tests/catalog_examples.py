@@ -19,13 +19,14 @@ from okta_pipeline.lib.correlation.identity_link import (
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.engine import Evaluation, evaluate
 from okta_pipeline.lib.detections.model import Detection, Example
-from okta_pipeline.lib.detections.search import EventSearch
+from okta_pipeline.lib.detections.search import EventSearch, cloudtrail_search
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, Event, window_start
+from okta_pipeline.lib.opensearch.index_setup import drop_managed_prefix
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import WINDOW
 from okta_pipeline_tests.detections.example_events import example_events
 from okta_pipeline_tests.detections.example_records import example_records
-from okta_pipeline_tests.stored_events import drop_records, index_events, index_records
+from okta_pipeline_tests.stored_events import index_events, index_records
 
 CATALOG = load_catalog()
 CASES = [(d, n, e) for d in CATALOG for n, e in enumerate(d.examples)]
@@ -106,13 +107,7 @@ def load_examples(opensearch: OpenSearch, prefix: str, tmp_path: Path) -> Loaded
 def link_examples(opensearch: OpenSearch, prefix: str, start: datetime, end: datetime) -> None:
     """Link the examples' AWS sessions to their Okta users, as the identity link asset does."""
     okta = EventSearch(opensearch, daily_indices(prefix))
-    trail = EventSearch(
-        opensearch,
-        cloudtrail_indices(cloudtrail_prefix(prefix)),
-        "eventID",
-        "eventTime",
-        "cloudtrail",
-    )
+    trail = cloudtrail_search(opensearch, cloudtrail_indices(cloudtrail_prefix(prefix)))
     links = link_sessions(okta, trail, start, end, LinkRules())
     write_links(opensearch, sessions_prefix(prefix), links)
     opensearch.indices.refresh(index=sessions_indices(sessions_prefix(prefix)))
@@ -120,13 +115,8 @@ def link_examples(opensearch: OpenSearch, prefix: str, start: datetime, end: dat
 
 def drop_examples(opensearch: OpenSearch, prefix: str) -> None:
     """Drop what `load_examples` wrote beside the Okta prefix."""
-    drop_records(opensearch, cloudtrail_prefix(prefix))
-    opensearch.indices.delete(
-        index=sessions_indices(sessions_prefix(prefix)), params={"ignore_unavailable": "true"}
-    )
-    opensearch.indices.delete_index_template(
-        name=f"okta-pipeline-{sessions_prefix(prefix)}", params={"ignore": 404}
-    )
+    drop_managed_prefix(opensearch, cloudtrail_prefix(prefix))
+    drop_managed_prefix(opensearch, sessions_prefix(prefix))
 
 
 def _published(event: Event) -> datetime:

@@ -12,7 +12,11 @@ from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_LOGS
 from okta_pipeline.lib.cloudtrail.index import index_template as cloudtrail_template
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, Event, window_start
 from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters, LoadReport, load_windows
-from okta_pipeline.lib.opensearch.index_setup import ensure_index_template, ensure_template
+from okta_pipeline.lib.opensearch.index_setup import (
+    ensure_index_template,
+    ensure_template,
+    managed_template_name,
+)
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
 
@@ -51,7 +55,7 @@ def index_records(
     opensearch: OpenSearch, prefix: str, records: list[Event], tmp_path: Path
 ) -> None:
     """Load CloudTrail records (all valid) under `prefix`'s template, and make them searchable."""
-    ensure_index_template(opensearch, f"okta-pipeline-{prefix}", cloudtrail_template(prefix))
+    ensure_index_template(opensearch, managed_template_name(prefix), cloudtrail_template(prefix))
     by_window: dict[datetime, list[Event]] = {}
     for record in records:
         moment = CLOUDTRAIL_RECORD.record_time(record)
@@ -66,8 +70,3 @@ def index_records(
     )
     assert report.dead_lettered == 0, report.summary()
     opensearch.indices.refresh(index=f"{prefix}-*", params={"ignore_unavailable": "true"})
-
-
-def drop_records(opensearch: OpenSearch, prefix: str) -> None:
-    opensearch.indices.delete(index=f"{prefix}-2*", params={"ignore_unavailable": "true"})
-    opensearch.indices.delete_index_template(name=f"okta-pipeline-{prefix}", params={"ignore": 404})

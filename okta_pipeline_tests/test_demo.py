@@ -21,7 +21,7 @@ from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 from okta_pipeline.lib.monitors.sync import MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
-from okta_pipeline.lib.opensearch.index_setup import drop_prefix
+from okta_pipeline.lib.opensearch.index_setup import drop_managed_prefix, drop_prefix
 from okta_pipeline_tests.okta.helpers import recent_window
 
 
@@ -45,10 +45,7 @@ def prefixes(opensearch: OpenSearch, monkeypatch: pytest.MonkeyPatch) -> Iterato
     opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
     opensearch.indices.delete_index_template(name=findings, params={"ignore": 404})
     for beside in beside_index_prefix(logs):
-        opensearch.indices.delete(index=f"{beside}-2*", params={"ignore_unavailable": "true"})
-        opensearch.indices.delete_index_template(
-            name=f"okta-pipeline-{beside}", params={"ignore": 404}
-        )
+        drop_managed_prefix(opensearch, beside)
 
 
 def test_demo_twice_over_a_fixed_window_gives_the_same_counts(

@@ -43,7 +43,6 @@ from okta_pipeline.defs.window_results import run_totals
 from okta_pipeline.lib.aws_simulator.scenarios import CROSS_SOURCE_OKTA_SCENARIOS
 from okta_pipeline.lib.aws_simulator.trail import SimulatedTrail
 from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_PREFIX
-from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.correlation.identity_link import SESSIONS_PREFIX
 from okta_pipeline.lib.detections.catalog import load_catalog
@@ -233,7 +232,9 @@ def run_demo(
             "root": aws.root,
             "objects": int(totals["cloudtrail_objects"]),
             "events": int(totals["cloudtrail_records"]),
-            "documents": _records_between(client, opensearch.cloudtrail_prefix, start, end),
+            "documents": _documents_between(
+                client, opensearch.cloudtrail_prefix, start, end, "eventTime"
+            ),
             "malformed_objects": int(totals["cloudtrail_malformed_objects"]),
         },
         "identity_links": {
@@ -456,19 +457,13 @@ def _findings_between(
     return [FoundEvidence.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
 
-def _records_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:
-    response = client.count(
-        index=cloudtrail_indices(prefix),
-        body={"query": {"range": {"eventTime": {"gte": start.isoformat(), "lt": end.isoformat()}}}},
-        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
-    )
-    return int(response["count"])
-
-
-def _documents_between(client: Any, prefix: str, start: datetime, end: datetime) -> int:
+def _documents_between(
+    client: Any, prefix: str, start: datetime, end: datetime, time_field: str = "published"
+) -> int:
+    """Documents of the prefix's daily indices whose `time_field` is in [start, end)."""
     response = client.count(
         index=daily_indices(prefix),
-        body={"query": {"range": {"published": {"gte": start.isoformat(), "lt": end.isoformat()}}}},
+        body={"query": {"range": {time_field: {"gte": start.isoformat(), "lt": end.isoformat()}}}},
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
     )
     return int(response["count"])

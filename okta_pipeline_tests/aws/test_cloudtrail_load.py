@@ -27,6 +27,7 @@ from okta_pipeline.lib.landing_sql.views import open_landing
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
+from okta_pipeline.lib.opensearch.index_setup import drop_managed_prefix
 from okta_pipeline_tests.aws.trail_objects import object_key, put_object, record
 from okta_pipeline_tests.okta.helpers import range_tags
 from okta_pipeline_tests.opensearch.loading_helpers import resource
@@ -49,8 +50,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalS3]:
 def cloudtrail_prefix(opensearch: OpenSearch) -> Iterator[str]:
     prefix = f"test-cloudtrail-{uuid.uuid4().hex[:8]}"
     yield prefix
-    opensearch.indices.delete(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
-    opensearch.indices.delete_index_template(name=f"okta-pipeline-{prefix}", params={"ignore": 404})
+    drop_managed_prefix(opensearch, prefix)
 
 
 def run(

@@ -23,12 +23,12 @@ from okta_pipeline.lib.correlation.identity_link import (
     sessions_indices,
     write_links,
 )
-from okta_pipeline.lib.detections.search import EventSearch
+from okta_pipeline.lib.detections.search import EventSearch, cloudtrail_search
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
-from okta_pipeline.lib.opensearch.index_setup import drop_prefix
+from okta_pipeline.lib.opensearch.index_setup import drop_managed_prefix, drop_prefix
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
-from okta_pipeline_tests.stored_events import drop_records, index_events, index_records
+from okta_pipeline_tests.stored_events import index_events, index_records
 
 START = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -40,13 +40,8 @@ def prefix(opensearch: OpenSearch) -> Iterator[str]:
     name = f"test-link-{uuid.uuid4().hex[:8]}"
     yield name
     drop_prefix(opensearch, name)
-    drop_records(opensearch, f"{name}-aws")
-    opensearch.indices.delete(
-        index=sessions_indices(f"{name}-sessions"), params={"ignore_unavailable": "true"}
-    )
-    opensearch.indices.delete_index_template(
-        name=f"okta-pipeline-{name}-sessions", params={"ignore": 404}
-    )
+    drop_managed_prefix(opensearch, f"{name}-aws")
+    drop_managed_prefix(opensearch, f"{name}-sessions")
 
 
 def simulated(style: str = "local_part") -> tuple[SimulatedOrg, SimulatedTrail]:
@@ -60,9 +55,7 @@ def window_ms() -> tuple[int, int]:
 
 def searches(opensearch: OpenSearch, prefix: str) -> tuple[EventSearch, EventSearch]:
     okta = EventSearch(opensearch, daily_indices(prefix))
-    trail = EventSearch(
-        opensearch, cloudtrail_indices(f"{prefix}-aws"), "eventID", "eventTime", "cloudtrail"
-    )
+    trail = cloudtrail_search(opensearch, cloudtrail_indices(f"{prefix}-aws"))
     return okta, trail
 
 

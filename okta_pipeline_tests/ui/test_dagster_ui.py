@@ -31,7 +31,7 @@ from okta_pipeline.defs.okta.automation import automation_sensor
 from okta_pipeline.defs.opensearch.freshness import freshness_schedule
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.lib.monitors.sync import MonitorSync
-from okta_pipeline.lib.opensearch.index_setup import drop_prefix
+from okta_pipeline.lib.opensearch.index_setup import drop_managed_prefix, drop_prefix
 from okta_pipeline_tests.okta.helpers import weekday_noon_range
 from okta_pipeline_tests.ui.browser import Page, exact_text, start_chromium, text_starting
 from okta_pipeline_tests.ui.dagster_ui import (
@@ -180,10 +180,7 @@ def demo_in_ui(
         opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
         opensearch.indices.delete_index_template(name=findings, params={"ignore": 404})
         for beside in beside_index_prefix(logs):
-            opensearch.indices.delete(index=f"{beside}-2*", params={"ignore_unavailable": "true"})
-            opensearch.indices.delete_index_template(
-                name=f"okta-pipeline-{beside}", params={"ignore": 404}
-            )
+            drop_managed_prefix(opensearch, beside)
         shutil.rmtree(root, ignore_errors=True)
 
 

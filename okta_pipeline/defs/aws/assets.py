@@ -29,8 +29,9 @@ from okta_pipeline.lib.cloudtrail.index import (
     MAPPING_VERSION,
     index_template,
 )
-from okta_pipeline.lib.cloudtrail.landing import MALFORMED_FOLDER, land_range
+from okta_pipeline.lib.cloudtrail.landing import land_range
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD
+from okta_pipeline.lib.opensearch.index_setup import managed_template_name
 
 # CloudTrail delivers about five minutes after the calls: fetch a window four minutes after it
 # closes, and re-fetch the last hour every 15 minutes (off Okta's minutes) for late objects.
@@ -81,10 +82,9 @@ def cloudtrail_events(
             },
         )
     if landed.malformed:
-        where = zone.storage.location(zone.unplaceable_key(start, end, MALFORMED_FOLDER))
         context.log.warning(
             f"{len(landed.malformed)} trail objects are not CloudTrail logs and were skipped "
-            f"(listed in {where}); the rest of their windows landed: "
+            f"(listed in {landed.malformed_listed_in}); the rest of their windows landed: "
             + "; ".join(f"{key}: {why}" for key, why in sorted(landed.malformed.items())[:5])
         )
     if landed.unplaceable:
@@ -141,7 +141,7 @@ def opensearch_cloudtrail_events(
     target = LoadTarget(
         prefix=prefix,
         source=CLOUDTRAIL_LOGS,
-        template_name=f"okta-pipeline-{prefix}",
+        template_name=managed_template_name(prefix),
         template=index_template,
         mapping_version=MAPPING_VERSION,
         run_tag="cloudtrail_load",

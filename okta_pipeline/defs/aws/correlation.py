@@ -19,9 +19,14 @@ from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitions
 from okta_pipeline.defs.window_results import WindowEvent, add_window_metadata, tag_run
 from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
-from okta_pipeline.lib.correlation.identity_link import LinkRules, link_sessions, write_links
+from okta_pipeline.lib.correlation.identity_link import (
+    LinkRules,
+    link_sessions,
+    sessions_indices,
+    write_links,
+)
 from okta_pipeline.lib.detections.catalog import catalog_digest
-from okta_pipeline.lib.detections.search import EventSearch
+from okta_pipeline.lib.detections.search import EventSearch, cloudtrail_search
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import window_start, windows_between
 
@@ -82,17 +87,11 @@ def aws_identity_links(
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     client = opensearch.client()
     okta = EventSearch(client, daily_indices(opensearch.index_prefix))
-    trail = EventSearch(
-        client,
-        cloudtrail_indices(opensearch.cloudtrail_prefix),
-        "eventID",
-        "eventTime",
-        "cloudtrail",
-    )
+    trail = cloudtrail_search(client, cloudtrail_indices(opensearch.cloudtrail_prefix))
     links = link_sessions(okta, trail, start, end, identity_link.rules())
     write_links(client, opensearch.sessions_prefix, links, opensearch.replicas)
     client.indices.refresh(
-        index=f"{opensearch.sessions_prefix}-2*", params={"ignore_unavailable": "true"}
+        index=sessions_indices(opensearch.sessions_prefix), params={"ignore_unavailable": "true"}
     )
     by_window: dict[str, Counter[str]] = {}
     for link in links:

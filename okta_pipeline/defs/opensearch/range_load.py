@@ -38,6 +38,7 @@ from okta_pipeline.lib.opensearch.index_setup import (
     ensure_index_template,
     indices_with_older_mapping,
 )
+from okta_pipeline.lib.opensearch.okta_index import daily_indices
 
 PARITY = "count_parity"
 REQUIRED_FIELDS = "required_fields"
@@ -64,7 +65,7 @@ class LoadTarget:
 
     @property
     def daily_indices(self) -> str:
-        return f"{self.prefix}-2*"
+        return daily_indices(self.prefix)
 
 
 def load_check_specs(asset: str, shape: RecordShape) -> list[dg.AssetCheckSpec]:

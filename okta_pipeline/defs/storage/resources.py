@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, LandingZone
-from okta_pipeline.lib.landing.storage import storage_at
+from okta_pipeline.lib.landing.storage import LandingStorage, storage_at
 
 
 class LandingZoneResource(dg.ConfigurableResource):
@@ -27,15 +27,14 @@ class LandingZoneResource(dg.ConfigurableResource):
 
     def zone(self) -> LandingZone:
         """Okta's System Log events."""
-        return LandingZone(storage_at(self.root, s3_client=self._s3_client()))
+        return LandingZone(self._storage())
 
     def cloudtrail_zone(self) -> LandingZone:
         """CloudTrail records, beside the Okta events."""
-        return LandingZone(
-            storage_at(self.root, s3_client=self._s3_client()),
-            dataset="cloudtrail_events",
-            shape=CLOUDTRAIL_RECORD,
-        )
+        return LandingZone(self._storage(), dataset="cloudtrail_events", shape=CLOUDTRAIL_RECORD)
+
+    def _storage(self) -> LandingStorage:
+        return storage_at(self.root, s3_client=self._s3_client())
 
     def _s3_client(self) -> Any:
         if not self.root.startswith("s3://"):

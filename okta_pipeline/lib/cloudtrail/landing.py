@@ -39,6 +39,8 @@ class TrailLanding:
     unplaceable: list[Record] = field(default_factory=list)
     malformed: dict[str, str] = field(default_factory=dict)
     """Objects that are not CloudTrail logs: key -> why."""
+    malformed_listed_in: str | None = None
+    """Where those objects are listed, with why (in the landing zone)."""
     list_requests: int = 0
 
 
@@ -99,7 +101,7 @@ def land_range(
     landing.writes = [writes[w] for w in sorted(writes)]
     landing.list_requests = trail.list_requests
     if landing.malformed:
-        zone.write_unplaceable(
+        landing.malformed_listed_in = zone.write_unplaceable(
             start,
             end,
             [{"object": key, "reason": why} for key, why in sorted(landing.malformed.items())],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from opensearchpy import OpenSearch, helpers
 
 from okta_pipeline.lib.detections.search import EventSearch, Hit, iso, parse_time, term, terms
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
-from okta_pipeline.lib.opensearch.index_setup import ensure_index_template
+from okta_pipeline.lib.opensearch.index_setup import ensure_index_template, managed_template_name
 from okta_pipeline.lib.opensearch.okta_index import daily_indices, daily_template
 
 ASSUME_ROLE_WITH_SAML = "AssumeRoleWithSAML"
@@ -257,20 +257,18 @@ def _link(
     )
     seconds = round((assume.published - best.published).total_seconds(), 3)
     same_ip = best.get("client.ipAddress") == source_ip
-    return SessionLink(
-        **{
-            **base.__dict__,
-            "okta_user_id": _text(best, "actor.id"),
-            "okta_session_id": _text(best, "authenticationContext.externalSessionId"),
-            "sso_uuid": best.uuid,
-            "sso_published": best.published,
-            "sso_ip": _text(best, "client.ipAddress"),
-            "evidence": (
-                *base.evidence,
-                f"Okta SSO into the AWS app {seconds:g} s before",
-                "same source IP" if same_ip else "another source IP than the SSO",
-            ),
-        }
+    return replace(
+        base,
+        okta_user_id=_text(best, "actor.id"),
+        okta_session_id=_text(best, "authenticationContext.externalSessionId"),
+        sso_uuid=best.uuid,
+        sso_published=best.published,
+        sso_ip=_text(best, "client.ipAddress"),
+        evidence=(
+            *base.evidence,
+            f"Okta SSO into the AWS app {seconds:g} s before",
+            "same source IP" if same_ip else "another source IP than the SSO",
+        ),
     )
 
 
@@ -333,7 +331,9 @@ def write_links(
     """Index each link under its AssumeRoleWithSAML's eventID (a re-run rewrites it, so a link
     found once the Okta side arrived replaces the unlinked one), under the prefix's template;
     return how many."""
-    ensure_index_template(client, f"okta-pipeline-{prefix}", sessions_template(prefix, replicas))
+    ensure_index_template(
+        client, managed_template_name(prefix), sessions_template(prefix, replicas)
+    )
     actions = (
         {
             "_op_type": "index",

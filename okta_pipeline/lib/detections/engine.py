@@ -11,7 +11,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from okta_pipeline.lib.detections.findings import CLOUDTRAIL, Finding
+from okta_pipeline.lib.detections.findings import Finding
 from okta_pipeline.lib.detections.model import (
     Detection,
     EvidenceEvent,
@@ -20,7 +20,7 @@ from okta_pipeline.lib.detections.model import (
     StatefulLogic,
     ThresholdLogic,
 )
-from okta_pipeline.lib.detections.search import EVIDENCE_CAP, EventSearch
+from okta_pipeline.lib.detections.search import EVIDENCE_CAP, EventSearch, cloudtrail_search
 from okta_pipeline.lib.detections.single_event import single_event_matches
 from okta_pipeline.lib.detections.threshold import threshold_matches
 
@@ -65,11 +65,7 @@ def evaluate(
 
     Cross-source detections also read `cloudtrail_index` and the identity links in
     `sessions_index`; without them they find nothing."""
-    cloudtrail = (
-        EventSearch(client, cloudtrail_index, "eventID", "eventTime", CLOUDTRAIL)
-        if cloudtrail_index
-        else None
-    )
+    cloudtrail = cloudtrail_search(client, cloudtrail_index) if cloudtrail_index else None
     search = EventSearch(client, logs_index, cloudtrail=cloudtrail, sessions_index=sessions_index)
     evaluation = Evaluation(start, end)
     for detection in detections:

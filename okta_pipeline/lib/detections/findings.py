@@ -17,14 +17,13 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 
 from okta_pipeline.lib.detections.model import Detection, EvidenceEvent
-from okta_pipeline.lib.detections.search import iso
+from okta_pipeline.lib.detections.search import CLOUDTRAIL, iso
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.spec_hash import spec_hash
 from okta_pipeline.lib.windows import WINDOW
 
 FINDINGS_PREFIX = "okta-findings"
-CLOUDTRAIL = "cloudtrail"
-"""The evidence source of CloudTrail records (Okta events are `okta`)."""
+
 FINDINGS_MAPPING_VERSION = 2
 _PLACEHOLDER = re.compile(r"\{([\w.@]+)\}")
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}

@@ -57,7 +57,8 @@ def get_path(source: Mapping[str, Any], path: str) -> Any:
 
 @dataclass(frozen=True)
 class Hit:
-    """One event from a scan: its uuid, time, and the fields asked for."""
+    """One record from a scan: its id and time in its source (`uuid` and `published` for
+    Okta), and the fields asked for."""
 
     uuid: str
     published: datetime
@@ -216,6 +217,15 @@ class EventSearch:
             ]
             results.append((events, int(response["hits"]["total"]["value"])))
         return results
+
+
+CLOUDTRAIL = "cloudtrail"
+"""The source name of CloudTrail records (evidence, hits); Okta's is `okta`."""
+
+
+def cloudtrail_search(client: OpenSearch, index: str) -> EventSearch:
+    """Searches over CloudTrail's daily indices: id `eventID`, time `eventTime`."""
+    return EventSearch(client, index, "eventID", "eventTime", CLOUDTRAIL)
 
 
 def terms(field: str, values: Sequence[Any]) -> dict[str, Any]:

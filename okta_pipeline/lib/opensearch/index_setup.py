@@ -23,6 +23,18 @@ def template_name(prefix: str) -> str:
     return TEMPLATE_NAME if prefix == TEMPLATE_NAME else f"{TEMPLATE_NAME}-{prefix}"
 
 
+def managed_template_name(prefix: str) -> str:
+    """The template of a prefix the project keeps beside Okta's (CloudTrail, the identity
+    links)."""
+    return f"okta-pipeline-{prefix}"
+
+
+def drop_managed_prefix(client: OpenSearch, prefix: str) -> None:
+    """Delete such a prefix's daily indices and its template (test and benchmark clean-up)."""
+    client.indices.delete(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
+    client.indices.delete_index_template(name=managed_template_name(prefix), params={"ignore": 404})
+
+
 def drop_prefix(client: OpenSearch, prefix: str) -> None:
     """Delete a prefix's daily indices, template and retention policy (test clean-up); a
     prefix that extends it (`okta-logs-dev` beside `okta-logs`) keeps its own."""

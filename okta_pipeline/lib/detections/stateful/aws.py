@@ -21,9 +21,8 @@ from okta_pipeline.lib.correlation.identity_link import (
     links_by_key,
     links_of_assumptions,
 )
-from okta_pipeline.lib.detections.findings import CLOUDTRAIL
 from okta_pipeline.lib.detections.model import EvidenceEvent, Match
-from okta_pipeline.lib.detections.search import EventSearch, Hit, iso, term, terms
+from okta_pipeline.lib.detections.search import CLOUDTRAIL, EventSearch, Hit, iso, term, terms
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
 from okta_pipeline.lib.windows import window_start
 
