@@ -46,6 +46,7 @@ DELETING_FUNCTIONS = {
     "delete_expired_indices": True,  # okta_index_retention
     "MonitorSync._delete": True,  # detection_monitors
     "drop_prefix": False,  # tests' clean-up
+    "drop_managed_prefix": False,  # tests' and the benchmark's clean-up
     "remove_receiver_channel": False,  # not called by the pipeline
 }
 
