@@ -5,7 +5,10 @@ sign-in. Special keys:
 - `at`: an offset from the example's anchor time ("0s", "9m", "-3d"); `repeat` and `every`
   make several events ("every" defaults to 10s);
 - `place`: where the event comes from (`home`, `office`, `abroad`, `far`, `tokyo`, `tor`,
-  `mobile`), setting the IP, geolocation and network.
+  `mobile`), setting the IP, geolocation and network;
+- `recorded: true`: the event is given whole, shaped like one recorded from a real tenant
+  (its nulls, its string-encoded debugData, its engine's fields), and is not laid over the
+  simulated sign-in; only its placeholders, `uuid` and `published` are filled in.
 
 Strings may name the example's own identities: `{user}`, `{user2}`, `{admin}` (logins),
 `{user_id}`, `{user2_id}`, `{admin_id}` (Okta ids), `{session}`, and `{n}` (the repeat
@@ -185,8 +188,9 @@ def example_events(
         repeat = int(spec.pop("repeat", 1))
         every = offset(spec.pop("every", "10s"))
         place = spec.pop("place", None)
+        recorded = bool(spec.pop("recorded", False))
         for n in range(repeat):
-            event = base_event()
+            event = {} if recorded else base_event()
             if place is not None:
                 event = _merge(event, place_fields(str(place)))
             event = _substitute(_merge(event, spec), identities, n)
