@@ -29,7 +29,7 @@ from typing import Any
 from okta_pipeline.lib.opensearch.derived_fields import DEBUG_DATA_KEYS, NAMESPACE
 
 TEMPLATE_NAME = "okta-logs"
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _LONG_KEYWORD = {"type": "keyword", "ignore_above": 8191}
@@ -64,6 +64,14 @@ DERIVED = _object(
     threat_suspected={"type": "boolean"},
     is_proxy={"type": "boolean"},
     api_token_id=_KEYWORD,
+    ip_service_categories=_KEYWORD,
+    anonymous_tunnel={"type": "boolean"},
+    tunnel_types=_KEYWORD,
+    tunnel_operators=_KEYWORD,
+    granted_scopes=_KEYWORD,
+    admin_scopes=_KEYWORD,
+    policy_weakened=_KEYWORD,
+    threat_insight_action=_KEYWORD,
 )
 OKTA_MAPPING: dict[str, Any] = {
     "dynamic": False,
