@@ -36,7 +36,10 @@ SLOT = timedelta(hours=12)
 
 
 def case_id(detection: Detection, number: int, example: Example) -> str:
-    return f"{detection.id}-{'positive' if example.expect_finding else 'negative'}-{number}"
+    kind = (
+        "positive" if example.expect_finding else "suppressed" if example.suppressed else "negative"
+    )
+    return f"{detection.id}-{kind}-{number}"
 
 
 @dataclass(frozen=True)

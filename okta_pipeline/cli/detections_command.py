@@ -12,13 +12,9 @@ from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.docs import catalog_markdown
-from okta_pipeline.lib.detections.engine import evaluate
-from okta_pipeline.lib.detections.findings import (
-    FINDINGS_PREFIX,
-    ensure_findings_template,
-    write_findings,
-)
+from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX, ensure_findings_template
 from okta_pipeline.lib.detections.model import Detection
+from okta_pipeline.lib.detections.revision import revise_findings
 from okta_pipeline.lib.opensearch.connection import connect
 from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices
 
@@ -96,23 +92,35 @@ def _run(args: argparse.Namespace) -> int:
     chosen = load_catalog().select(args.ids)
     client = connect(ensure_cluster())
     logs = daily_indices(args.index_prefix)
-    evaluation = evaluate(client, logs, chosen, args.start, args.end)
-    written = None
     if not args.dry_run:
         ensure_findings_template(client, args.findings_prefix)
-        written = write_findings(
-            client, args.findings_prefix, evaluation.findings, datetime.now(UTC), logs
-        )
+    revision = revise_findings(
+        client,
+        logs,
+        args.findings_prefix,
+        chosen,
+        args.start,
+        args.end,
+        evaluated_at=datetime.now(UTC),
+        dry_run=args.dry_run,
+    )
+    written = revision.written
     rows = [
         {
             "finding_id": f.id,
             "detection": f.detection.id,
             "window": f.window.strftime("%Y-%m-%dT%H:%MZ"),
+            "status": f.status,
             "count": f.count,
             "summary": f.summary,
             "evidence": [e.uuid for e in f.evidence],
+            **({"exception": f.exception.name} if f.exception else {}),
         }
-        for f in evaluation.findings
+        for f in revision.findings
+    ]
+    superseded = [
+        {"finding_id": s.finding.id, "detection": s.finding.detection_id, "by": list(s.by)}
+        for s in revision.superseded
     ]
     if args.json:
         report = {
@@ -121,16 +129,18 @@ def _run(args: argparse.Namespace) -> int:
             "detections": [d.id for d in chosen],
             "findings": rows,
             "new": len(written.created) if written else None,
-            "opensearch_requests": evaluation.requests,
+            "superseded": superseded,
+            "opensearch_requests": revision.evaluation.requests,
         }
         print(json.dumps(report, indent=2))
         return 0
     for row in rows:
         print(f"{row['window']}  {row['detection']}  {row['summary']}")
     outcome = "not written (dry run)" if written is None else f"{len(written.created)} new"
+    gone = f", {len(superseded)} superseded" if superseded else ""
     print(
         f"{len(rows)} findings over {args.start:%Y-%m-%d %H:%M} to {args.end:%Y-%m-%d %H:%M} "
-        f"UTC ({outcome}) in {evaluation.requests} requests",
+        f"UTC ({outcome}{gone}) in {revision.evaluation.requests} requests",
         file=sys.stderr,
     )
     return 0

@@ -52,7 +52,8 @@ def alert_deliveries(
 ) -> dg.MaterializeResult:
     """A row is one delivery of a finding to one destination (a Jira issue or a comment on an
     open one, a Slack message), recorded in the ledger (`okta-alert-ledger`) so that each is
-    sent exactly once.
+    sent exactly once. Suppressed findings are not sent; an alerted finding that was later
+    superseded gets one notice on its issue or thread.
     Each run also retries the deliveries earlier runs left pending."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
@@ -88,6 +89,8 @@ def alert_deliveries(
         {
             **report.summary(),
             "already_sent": report.already_sent,
+            "suppressed": report.suppressed,
+            "superseded_noticed": report.superseded_noticed,
             "retried_from_earlier_runs": len(pending),
         },
     )
@@ -118,9 +121,18 @@ def alert_deliveries(
 def _findings(
     client: OpenSearch, prefix: str, start: datetime, end: datetime, pending: list[str]
 ) -> list[dict[str, Any]]:
-    """The findings of [start, end), and those earlier runs left pending."""
+    """The findings of [start, end), those a detection run over [start, end) wrote or
+    superseded in other windows, and those earlier runs left pending."""
     should: list[dict[str, Any]] = [
-        {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}}
+        {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}},
+        {
+            "bool": {
+                "filter": [
+                    {"range": {"evaluated_over.start": {"lt": end.isoformat()}}},
+                    {"range": {"evaluated_over.end": {"gt": start.isoformat()}}},
+                ]
+            }
+        },
     ]
     if pending:
         should.append({"ids": {"values": pending}})

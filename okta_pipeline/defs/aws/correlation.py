@@ -150,4 +150,11 @@ def okta_aws_detections(
     bypass Okta), with evidence on both sides; documents of `okta-findings-YYYY.MM.DD`, beside
     the Okta detections' findings. Ids are deterministic: re-runs and backfills converge."""
     chosen = tuple(d for d in detections.selected() if d.cross_source)
-    yield from detect_windows(context, opensearch, chosen, "cross_source", with_cloudtrail=True)
+    yield from detect_windows(
+        context,
+        opensearch,
+        chosen,
+        "cross_source",
+        with_cloudtrail=True,
+        exceptions=detections.exceptions_by_detection(),
+    )

@@ -1,7 +1,7 @@
 """`okta_detections`: the catalog evaluated per 5-minute window into `okta-findings-*`."""
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -26,13 +26,14 @@ from okta_pipeline.defs.window_results import (
 from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
 from okta_pipeline.lib.correlation.identity_link import sessions_indices
 from okta_pipeline.lib.detections.catalog import catalog_digest
-from okta_pipeline.lib.detections.engine import evaluate
+from okta_pipeline.lib.detections.exceptions import DetectionException
 from okta_pipeline.lib.detections.findings import (
+    SUPPRESSED,
     ensure_findings_template,
     missing_evidence,
-    write_findings,
 )
 from okta_pipeline.lib.detections.model import Detection
+from okta_pipeline.lib.detections.revision import by_window, revise_findings
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import windows_between
 
@@ -90,6 +91,7 @@ def okta_detections(
         opensearch,
         tuple(d for d in detections.selected() if not d.cross_source),
         run_tag="detections",
+        exceptions=detections.exceptions_by_detection(),
     )
 
 
@@ -99,10 +101,11 @@ def detect_windows(
     chosen: tuple[Detection, ...],
     run_tag: str,
     with_cloudtrail: bool = False,
+    exceptions: Mapping[str, tuple[DetectionException, ...]] | None = None,
 ) -> Iterator[WindowEvent]:
     """Evaluate `chosen` over the run's windows into the findings indices, with the checks
     every detection asset carries; `with_cloudtrail` gives cross-source detections CloudTrail
-    and the identity links."""
+    and the identity links. Findings that no longer hold are marked superseded."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     client = opensearch.client()
@@ -111,20 +114,28 @@ def detect_windows(
     sessions = sessions_indices(opensearch.sessions_prefix) if with_cloudtrail else None
     rejected = _rejected_queries(client, logs, chosen)
     ensure_findings_template(client, opensearch.findings_prefix, opensearch.replicas)
-    evaluated_at = datetime.now(UTC)
-    evaluation = evaluate(
-        client, logs, chosen, start, end, cloudtrail_index=cloudtrail, sessions_index=sessions
+    revision = revise_findings(
+        client,
+        logs,
+        opensearch.findings_prefix,
+        chosen,
+        start,
+        end,
+        evaluated_at=datetime.now(UTC),
+        cloudtrail_index=cloudtrail,
+        sessions_index=sessions,
+        exceptions=exceptions,
     )
-    written = write_findings(
-        client, opensearch.findings_prefix, evaluation.findings, evaluated_at, logs, cloudtrail
-    )
+    assert revision.written is not None
     client.indices.refresh(
         index=daily_indices(opensearch.findings_prefix), params={"ignore_unavailable": "true"}
     )
-    missing = missing_evidence(client, logs, evaluation.findings, cloudtrail)
+    evaluation = revision.evaluation
+    missing = missing_evidence(client, logs, revision.findings, cloudtrail)
 
-    new = set(written.created)
+    new = set(revision.written.created)
     per_window = evaluation.by_window()
+    superseded = by_window(revision.superseded)
     checks: list[WindowCheck] = []
     rejected_description = (
         f"OpenSearch refused the queries of {', '.join(sorted(rejected))}" if rejected else None
@@ -139,6 +150,8 @@ def detect_windows(
             {
                 "findings": len(in_window),
                 "new_findings": sum(1 for f in in_window if f.id in new),
+                "suppressed": sum(1 for f in in_window if f.status == SUPPRESSED),
+                "superseded": superseded.get(moment, 0),
                 "findings_by_detection": dg.MetadataValue.json(dict(sorted(counts.items())))
                 if counts
                 else None,
@@ -163,6 +176,11 @@ def detect_windows(
                 metadata={"missing": dict(list(missing_here.items())[:20])},
             ),
         ]
+    if revision.later or revision.superseded:
+        context.log.info(
+            f"Revised stored findings: {len(revision.superseded)} superseded, "
+            f"{len(revision.later)} of the windows after the range written again"
+        )
     context.log.info(
         f"Evaluated {len(chosen)} detections over {start:%Y-%m-%d %H:%M} to "
         f"{end:%Y-%m-%d %H:%M} UTC in {evaluation.requests} requests: "
@@ -175,6 +193,7 @@ def detect_windows(
             "evaluated": len(chosen),
             "findings": len(evaluation.findings),
             "findings_new": len(new),
+            "superseded": len(revision.superseded),
             "requests": evaluation.requests,
         },
     )

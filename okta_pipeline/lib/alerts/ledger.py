@@ -31,6 +31,7 @@ MAPPING: dict[str, Any] = {
         "group_key": _KEYWORD,
         "window": {"type": "date"},
         "status": _KEYWORD,
+        "purpose": _KEYWORD,
         "kind": _KEYWORD,
         "reference": _KEYWORD,
         "thread": _KEYWORD,
@@ -52,6 +53,12 @@ class ClaimState(StrEnum):
     """Another run is delivering it now: leave it."""
 
 
+ALERT = "alert"
+"""A finding's own delivery."""
+SUPERSEDED_NOTICE = "superseded"
+"""The word, on a delivered alert, that its finding was superseded."""
+
+
 @dataclass(frozen=True)
 class Claim:
     alert: Alert
@@ -60,10 +67,11 @@ class Claim:
     claimed_at: datetime
     seq_no: int
     primary_term: int
+    purpose: str = ALERT
 
     @property
     def doc_id(self) -> str:
-        return ledger_id(self.alert.finding_id, self.destination)
+        return ledger_id(self.alert.finding_id, self.destination, self.purpose)
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,10 @@ class Anchor:
     thread: str | None
 
 
-def ledger_id(finding_id: str, destination: str) -> str:
-    return f"{finding_id}:{destination}"
+def ledger_id(finding_id: str, destination: str, purpose: str = ALERT) -> str:
+    if purpose == ALERT:
+        return f"{finding_id}:{destination}"
+    return f"{finding_id}:{destination}:{purpose}"
 
 
 class Ledger:
@@ -96,8 +106,9 @@ class Ledger:
                 params={"ignore": 400},  # created meanwhile by another run
             )
 
-    def claim(self, alert: Alert, destination: str, now: datetime) -> Claim:
-        doc_id = ledger_id(alert.finding_id, destination)
+    def claim(self, alert: Alert, destination: str, now: datetime, purpose: str = ALERT) -> Claim:
+        """Claim the finding's delivery (or, with `purpose`, a notice about it)."""
+        doc_id = ledger_id(alert.finding_id, destination, purpose)
         record = {
             "finding_id": alert.finding_id,
             "destination": destination,
@@ -105,6 +116,7 @@ class Ledger:
             "group_key": alert.group_key,
             "window": _iso(alert.window),
             "status": "pending",
+            "purpose": purpose,
             "claimed_at": _iso(now),
         }
         try:
@@ -118,6 +130,7 @@ class Ledger:
                 now,
                 created["_seq_no"],
                 created["_primary_term"],
+                purpose,
             )
         except os_errors.ConflictError:
             pass
@@ -144,13 +157,36 @@ class Ledger:
                     },
                 )
             except os_errors.ConflictError:
-                return Claim(alert, destination, ClaimState.IN_FLIGHT, claimed_at, 0, 0)
+                return Claim(alert, destination, ClaimState.IN_FLIGHT, claimed_at, 0, 0, purpose)
             return Claim(
-                alert, destination, state, claimed_at, taken["_seq_no"], taken["_primary_term"]
+                alert,
+                destination,
+                state,
+                claimed_at,
+                taken["_seq_no"],
+                taken["_primary_term"],
+                purpose,
             )
         return Claim(
-            alert, destination, state, claimed_at, found["_seq_no"], found["_primary_term"]
+            alert,
+            destination,
+            state,
+            claimed_at,
+            found["_seq_no"],
+            found["_primary_term"],
+            purpose,
         )
+
+    def delivered(self, finding_id: str, destination: str) -> Anchor | None:
+        """Where the finding's own alert went at `destination`, if it was sent: its issue (or
+        the issue it commented on), or its Slack message and thread."""
+        found = self.client.get(
+            index=self.index, id=ledger_id(finding_id, destination), params={"ignore": 404}
+        )
+        source = found.get("_source") if found.get("found") else None
+        if not source or source.get("status") != "sent":
+            return None
+        return Anchor(finding_id, source.get("reference"), source.get("thread"))
 
     def mark_sent(
         self, claim: Claim, kind: str, reference: str | None, thread: str | None, now: datetime

@@ -70,6 +70,29 @@ class Alert:
         """Text that names the finding in a comment, so it is commented only once."""
         return f"finding {self.finding_id}"
 
+    @property
+    def status(self) -> str:
+        """active, suppressed or superseded (findings stored before statuses are active)."""
+        return str(self.document.get("status") or "active")
+
+    @property
+    def superseded_by(self) -> list[str]:
+        return [str(f) for f in (self.document.get("superseded") or {}).get("by") or []]
+
+    @property
+    def superseded_reason(self) -> str:
+        return str((self.document.get("superseded") or {}).get("reason") or "")
+
+    @property
+    def superseded_marker(self) -> str:
+        """Text that names the notice that this finding was superseded."""
+        return f"finding {self.finding_id} superseded"
+
+    @property
+    def notice_key(self) -> str:
+        """The key of the superseded notice in Slack's message metadata."""
+        return f"{self.finding_id}#superseded"
+
     def labels(self) -> list[str]:
         return [
             "okta-pipeline",
@@ -119,19 +142,66 @@ def jira_description(alert: Alert, link: str | None) -> dict[str, Any]:
     return {"type": "doc", "version": 1, "content": content}
 
 
-def jira_comment(alert: Alert, link: str | None) -> dict[str, Any]:
+def jira_comment(
+    alert: Alert, link: str | None, replaces: tuple[Alert, ...] = ()
+) -> dict[str, Any]:
+    """A repeat of the incident; one that `replaces` superseded findings says so, so that
+    the issue is told once."""
+    heading = f"Seen again: {alert.summary} (window {alert.document['window']['start']})."
+    if replaces:
+        heading = (
+            f"{superseded_text(replaces)} It is replaced by this finding: {alert.summary} "
+            f"(window {alert.document['window']['start']})."
+        )
     content = [
-        _paragraph(f"Seen again: {alert.summary} (window {alert.document['window']['start']})."),
+        _paragraph(heading),
         _evidence_table(alert),
-        _paragraph(alert.marker),
+        _paragraph(" · ".join([alert.marker, *(r.superseded_marker for r in replaces)])),
     ]
     if link:
         content.insert(1, _link_paragraph("Open the events in OpenSearch Dashboards", link))
     return {"type": "doc", "version": 1, "content": content}
 
 
-def slack_message(alert: Alert, link: str | None, repeat_of: str | None) -> SlackMessage:
-    """A Block Kit message; a repeat says so (threaded under the first, where Slack can)."""
+def superseded_text(findings: tuple[Alert, ...]) -> str:
+    """What a delivered alert's ticket or thread is told when its finding no longer holds."""
+    named = ", ".join(f"{f.finding_id} (window {f.document['window']['start']})" for f in findings)
+    reason = findings[0].superseded_reason
+    what = "Finding" if len(findings) == 1 else "Findings"
+    return f"Superseded: {what} {named} no longer holds: {reason}."
+
+
+def jira_superseded_comment(alert: Alert) -> dict[str, Any]:
+    """The notice on a superseded finding's issue, when nothing replaces it there."""
+    replaced = alert.superseded_by
+    tail = f" Replaced by {', '.join(replaced)}." if replaced else " No other finding replaces it."
+    content = [
+        _paragraph(superseded_text((alert,)) + tail + " The finding is kept, marked superseded."),
+        _paragraph(alert.superseded_marker),
+    ]
+    return {"type": "doc", "version": 1, "content": content}
+
+
+def slack_superseded_message(alert: Alert) -> SlackMessage:
+    """The superseded notice in the alert's thread, when nothing replaces it there."""
+    text = superseded_text((alert,))
+    if alert.superseded_by:
+        text += f" Replaced by {', '.join(alert.superseded_by)}."
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": alert.superseded_marker}],
+        },
+    ]
+    return SlackMessage(text=text[:3000], blocks=blocks, finding_id=alert.notice_key)
+
+
+def slack_message(
+    alert: Alert, link: str | None, repeat_of: str | None, replaces: tuple[Alert, ...] = ()
+) -> SlackMessage:
+    """A Block Kit message; a repeat says so (threaded under the first, where Slack can), and
+    one that replaces superseded findings says that too."""
     detection = alert.document["detection"]
     heading = f"{'Seen again: ' if repeat_of else ''}{alert.title}"
     fields = [
@@ -155,6 +225,9 @@ def slack_message(alert: Alert, link: str | None, repeat_of: str | None) -> Slac
             ],
         },
     ]
+    if replaces:
+        notice = {"type": "mrkdwn", "text": superseded_text(replaces)[:2900]}
+        blocks.insert(1, {"type": "section", "text": notice})
     if detection.get("response"):
         text = f"*Response:* {detection['response']}"
         blocks.insert(2, {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}})
@@ -172,7 +245,10 @@ def slack_message(alert: Alert, link: str | None, repeat_of: str | None) -> Slac
             }
         )
     return SlackMessage(
-        text=f"{heading}: {alert.summary}"[:3000], blocks=blocks, finding_id=alert.finding_id
+        text=f"{heading}: {alert.summary}"[:3000],
+        blocks=blocks,
+        finding_id=alert.finding_id,
+        also=tuple(r.notice_key for r in replaces),
     )
 
 

@@ -26,6 +26,8 @@ class SlackMessage:
     """The notification text (and what clients without Block Kit show)."""
     blocks: list[dict[str, Any]]
     finding_id: str
+    also: tuple[str, ...] = ()
+    """Other deliveries this one message makes (a superseded notice it carries)."""
 
 
 class SlackDestination(Protocol):
@@ -84,7 +86,7 @@ class SlackBot:
             "blocks": message.blocks,
             "metadata": {
                 "event_type": METADATA_EVENT,
-                "event_payload": {"finding_id": message.finding_id},
+                "event_payload": {"finding_id": message.finding_id, "also": list(message.also)},
             },
         }
         if thread:
@@ -104,7 +106,7 @@ class SlackBot:
         )
         for posted in answer.get("messages", []):
             payload = (posted.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("finding_id") == finding_id:
+            if finding_id == payload.get("finding_id") or finding_id in payload.get("also", []):
                 return str(posted["ts"])
         return None
 

@@ -10,8 +10,10 @@ other Sigma tools ignore.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -23,6 +25,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
+from okta_pipeline.lib.detections.exceptions import DetectionException, ExceptionError
 from okta_pipeline.lib.detections.model import Detection, Example, Logic, Severity, StatefulLogic
 from okta_pipeline.lib.detections.sigma_rules import (
     CatalogError,
@@ -56,6 +59,8 @@ TACTICS = {
     "exfiltration": "TA0010",
     "impact": "TA0040",
 }
+MAX_HORIZON = timedelta(hours=24)
+_DURATION = re.compile(r"(\d+)([mh])")
 
 
 class UnknownDetectionError(ValueError):
@@ -197,16 +202,30 @@ def _stateful_detection(text: str, source: str) -> list[Detection]:
     metadata = {key: document.get(key) for key in ("name", "title", "description", "level")}
     metadata["tags"] = [str(t) for t in document.get("tags") or []]
     metadata["falsepositives"] = [str(f) for f in document.get("falsepositives") or []]
-    return [
-        _detection(
-            metadata=metadata,
-            block=block,
-            logic=logic,
-            fields=list(block.get("fields") or []),
-            entity=tuple(block.get("entity") or ()),
-            source=source,
-        )
-    ]
+    detection = _detection(
+        metadata=metadata,
+        block=block,
+        logic=logic,
+        fields=list(block.get("fields") or []),
+        entity=tuple(block.get("entity") or ()),
+        source=source,
+    )
+    return [replace(detection, stateful_horizon=_horizon(block.get("horizon"), source))]
+
+
+def _horizon(value: Any, source: str) -> timedelta:
+    """A stateful detection's `horizon` ("12h", "60m"): how long after a window its findings
+    may depend on that window's events (re-checked when the window changes), at most a day."""
+    if value is None:
+        return timedelta(0)
+    match = _DURATION.fullmatch(str(value).strip())
+    if match is None:
+        raise CatalogError(f"{source}: {BLOCK}.horizon is a duration like 60m or 12h")
+    amount = int(match[1])
+    horizon = timedelta(hours=amount) if match[2] == "h" else timedelta(minutes=amount)
+    if horizon > MAX_HORIZON:
+        raise CatalogError(f"{source}: {BLOCK}.horizon is at most 24h")
+    return horizon
 
 
 def _detection(
@@ -251,6 +270,9 @@ def _detection(
     if not tactics or not techniques:
         raise CatalogError(f"{source}: tags need an ATT&CK tactic and technique (attack.t1078)")
     examples = tuple(_example(e, source) for e in block.get("examples") or [])
+    exceptions = _exceptions(block.get("exceptions"), source)
+    if any(e.suppressed for e in examples) and not exceptions:
+        raise CatalogError(f"{source}: an example expects suppressed but there are no exceptions")
     if not any(e.expect_finding for e in examples) or all(e.expect_finding for e in examples):
         raise CatalogError(f"{source}: {BLOCK}.examples need a positive and a negative example")
     return Detection(
@@ -271,12 +293,34 @@ def _detection(
         summary=block.get("summary"),
         sources=sources,
         enabled=bool(block.get("enabled", True)),
+        exceptions=exceptions,
     )
 
 
+def _exceptions(value: Any, source: str) -> tuple[DetectionException, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise CatalogError(f"{source}: {BLOCK}.exceptions is a list")
+    try:
+        parsed = tuple(DetectionException.parse(item, source) for item in value)
+    except ExceptionError as error:
+        raise CatalogError(str(error)) from None
+    names = [e.name for e in parsed]
+    if len(set(names)) != len(names):
+        raise CatalogError(f"{source}: exception names must be unique within a detection")
+    return parsed
+
+
+EXPECTATIONS = ("finding", "nothing", "suppressed")
+
+
 def _example(value: Any, source: str) -> Example:
-    if not isinstance(value, dict) or value.get("expect") not in ("finding", "nothing"):
-        raise CatalogError(f"{source}: each example has expect: finding or expect: nothing")
+    if not isinstance(value, dict) or value.get("expect") not in EXPECTATIONS:
+        raise CatalogError(
+            f"{source}: each example has expect: finding, nothing or suppressed (a finding "
+            "one of the detection's exceptions suppresses)"
+        )
     events = value.get("events")
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events) or not events:
         raise CatalogError(f"{source}: example {value.get('name')!r} needs a list of events")
@@ -284,6 +328,7 @@ def _example(value: Any, source: str) -> Example:
         name=str(value.get("name") or value["expect"]),
         expect_finding=value["expect"] == "finding",
         events=tuple(events),
+        suppressed=value["expect"] == "suppressed",
     )
 
 

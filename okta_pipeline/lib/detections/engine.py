@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from opensearchpy import OpenSearch
 
+from okta_pipeline.lib.detections.exceptions import DetectionException, first_match
 from okta_pipeline.lib.detections.findings import Finding
 from okta_pipeline.lib.detections.model import (
     Detection,
@@ -20,7 +21,12 @@ from okta_pipeline.lib.detections.model import (
     StatefulLogic,
     ThresholdLogic,
 )
-from okta_pipeline.lib.detections.search import EVIDENCE_CAP, EventSearch, cloudtrail_search
+from okta_pipeline.lib.detections.search import (
+    CLOUDTRAIL,
+    EVIDENCE_CAP,
+    EventSearch,
+    cloudtrail_search,
+)
 from okta_pipeline.lib.detections.single_event import single_event_matches
 from okta_pipeline.lib.detections.threshold import threshold_matches
 
@@ -60,11 +66,14 @@ def evaluate(
     end: datetime,
     cloudtrail_index: str | None = None,
     sessions_index: str | None = None,
+    exceptions: Mapping[str, Sequence[DetectionException]] | None = None,
 ) -> Evaluation:
     """Run each detection over [start, end) (window-aligned); findings lie in those windows.
 
     Cross-source detections also read `cloudtrail_index` and the identity links in
-    `sessions_index`; without them they find nothing."""
+    `sessions_index`; without them they find nothing. Each finding is judged against its
+    detection's exceptions: those of `exceptions` (a deployment's, by detection id) or else the
+    catalog's."""
     cloudtrail = cloudtrail_search(client, cloudtrail_index) if cloudtrail_index else None
     search = EventSearch(client, logs_index, cloudtrail=cloudtrail, sessions_index=sessions_index)
     evaluation = Evaluation(start, end)
@@ -77,9 +86,9 @@ def evaluate(
                 f"detection {detection.id} (from {detection.source}) failed over "
                 f"{start:%Y-%m-%d %H:%M}-{end:%Y-%m-%d %H:%M} UTC: {_reason(error)}"
             ) from error
-        evaluation.findings.extend(
-            findings_of(detection, [m for m in matches if start <= m.window < end])
-        )
+        found = findings_of(detection, [m for m in matches if start <= m.window < end])
+        excepted = (exceptions or {}).get(detection.id, detection.exceptions)
+        evaluation.findings.extend(with_exceptions(search, detection, found, excepted))
         evaluation.seconds[detection.id] = round(time.monotonic() - began, 3)
     evaluation.requests = search.requests
     return evaluation
@@ -125,6 +134,29 @@ def findings_of(detection: Detection, matches: Sequence[Match]) -> list[Finding]
             )
         )
     return findings
+
+
+def with_exceptions(
+    search: EventSearch,
+    detection: Detection,
+    findings: list[Finding],
+    exceptions: Sequence[DetectionException],
+) -> list[Finding]:
+    """The findings, each naming the first of `exceptions` that matches it (if any); the
+    values of the fields they name are read from the Okta events each finding cites."""
+    if not exceptions or not findings:
+        return findings
+    fields = sorted({f for e in exceptions for f in e.event_fields(detection.entity)})
+    cited = [e.uuid for f in findings for e in f.evidence if e.source != CLOUDTRAIL]
+    values = search.values_of(cited, fields) if fields and cited else {}
+    judged = []
+    for finding in findings:
+        events = [
+            values[e.uuid] for e in finding.evidence if e.source != CLOUDTRAIL and e.uuid in values
+        ]
+        matched = first_match(exceptions, finding.entity, events)
+        judged.append(replace(finding, exception=matched) if matched else finding)
+    return judged
 
 
 def _reason(error: Exception) -> str:

@@ -1,7 +1,9 @@
 """Findings: what a detection found in a window, stored idempotently in `okta-findings-*`.
 
 A finding's id is a hash of the detection id and version, the entity and the window, so a
-re-run or backfill writes the same document again instead of a second one.
+re-run or backfill writes the same document again instead of a second one. Its `status` is
+`active` (alerted), `suppressed` (an exception matched it: kept, not alerted) or `superseded`
+(a re-evaluation no longer finds it: kept, and a delivered alert is told so).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
+from okta_pipeline.lib.detections.exceptions import DetectionException
 from okta_pipeline.lib.detections.model import Detection, EvidenceEvent
 from okta_pipeline.lib.detections.search import CLOUDTRAIL, iso
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
@@ -24,7 +27,10 @@ from okta_pipeline.lib.windows import WINDOW
 
 FINDINGS_PREFIX = "okta-findings"
 
-FINDINGS_MAPPING_VERSION = 2
+FINDINGS_MAPPING_VERSION = 3
+ACTIVE = "active"
+SUPPRESSED = "suppressed"
+SUPERSEDED = "superseded"
 _PLACEHOLDER = re.compile(r"\{([\w.@]+)\}")
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -46,6 +52,12 @@ class Finding:
     evidence: tuple[EvidenceEvent, ...]
     count: int
     details: Mapping[str, Any] = field(default_factory=dict)
+    exception: DetectionException | None = None
+    """The exception that matched it: it suppresses the finding, unless it only audits."""
+
+    @property
+    def status(self) -> str:
+        return SUPPRESSED if self.exception is not None and not self.exception.audit else ACTIVE
 
     @property
     def id(self) -> str:
@@ -76,8 +88,14 @@ class Finding:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
     def document(
-        self, evaluated_at: datetime, logs_index: str, cloudtrail_index: str | None = None
+        self,
+        evaluated_at: datetime,
+        logs_index: str,
+        cloudtrail_index: str | None = None,
+        evaluated_over: tuple[datetime, datetime] | None = None,
     ) -> dict[str, Any]:
+        """The stored finding; `evaluated_over` is the range of the run that wrote it (a run
+        over one window may also write findings of the windows after it)."""
         detection = self.detection
         aws = [e.uuid for e in self.evidence if e.source == CLOUDTRAIL]
         evidence: dict[str, Any] = {
@@ -87,8 +105,10 @@ class Finding:
         }
         if aws:
             evidence["cloudtrail"] = {"index": cloudtrail_index, "event_ids": aws}
-        return {
+        over = evaluated_over or (self.window, self.window + WINDOW)
+        document: dict[str, Any] = {
             "finding_id": self.id,
+            "status": self.status,
             "@timestamp": iso(self.last_seen),
             "detection": {
                 "id": detection.id,
@@ -110,7 +130,11 @@ class Finding:
             "details": json.dumps(self.details, sort_keys=True, default=str),
             "summary": self.summary,
             "evaluated_at": iso(evaluated_at),
+            "evaluated_over": {"start": iso(over[0]), "end": iso(over[1])},
         }
+        if self.exception is not None:
+            document["exception"] = self.exception.describe()
+        return document
 
 
 def findings_index(prefix: str, window: datetime) -> str:
@@ -129,6 +153,7 @@ def findings_template(prefix: str, replicas: int = 0) -> dict[str, Any]:
                 "_meta": {"mapping_version": FINDINGS_MAPPING_VERSION},
                 "properties": {
                     "finding_id": _KEYWORD,
+                    "status": _KEYWORD,
                     "@timestamp": date,
                     "detection": {
                         "properties": {
@@ -161,6 +186,19 @@ def findings_template(prefix: str, replicas: int = 0) -> dict[str, Any]:
                     "details": {"type": "text", "index": False},
                     "summary": {"type": "text"},
                     "evaluated_at": date,
+                    "evaluated_over": {"properties": {"start": date, "end": date}},
+                    "exception": {
+                        "properties": {
+                            "name": _KEYWORD,
+                            "reason": {"type": "text"},
+                            "origin": _KEYWORD,
+                            "audit": {"type": "boolean"},
+                            "match": {"type": "object", "enabled": False},
+                        }
+                    },
+                    "superseded": {
+                        "properties": {"at": date, "by": _KEYWORD, "reason": {"type": "text"}}
+                    },
                 },
             },
         },
@@ -179,6 +217,13 @@ def ensure_findings_template(client: OpenSearch, prefix: str, replicas: int = 0)
             return False
     desired["_meta"]["spec_hash"] = desired_hash
     client.indices.put_index_template(name=name, body=desired)
+    # Every change so far adds fields: existing indices take them too, so findings written
+    # there from now on are searchable by them (by status, above all).
+    client.indices.put_mapping(
+        index=daily_indices(prefix),
+        body={"properties": desired["template"]["mappings"]["properties"]},
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
     return True
 
 
@@ -195,6 +240,7 @@ def write_findings(
     evaluated_at: datetime,
     logs_index: str,
     cloudtrail_index: str | None = None,
+    evaluated_over: tuple[datetime, datetime] | None = None,
 ) -> WriteReport:
     """Index every finding under its id; report which were new and which were written again."""
     actions = (
@@ -202,7 +248,7 @@ def write_findings(
             "_op_type": "index",
             "_index": findings_index(prefix, finding.window),
             "_id": finding.id,
-            "_source": finding.document(evaluated_at, logs_index, cloudtrail_index),
+            "_source": finding.document(evaluated_at, logs_index, cloudtrail_index, evaluated_over),
         }
         for finding in findings
     )

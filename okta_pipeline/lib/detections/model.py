@@ -8,7 +8,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from okta_pipeline.lib.windows import WINDOW
+
 if TYPE_CHECKING:
+    from okta_pipeline.lib.detections.exceptions import DetectionException
     from okta_pipeline.lib.detections.search import EventSearch
 
 
@@ -95,6 +98,8 @@ class Example:
     name: str
     expect_finding: bool
     events: tuple[Mapping[str, Any], ...]
+    suppressed: bool = False
+    """The detection fires but one of its catalog exceptions suppresses the finding."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,19 @@ class Detection:
     enabled: bool = True
     sources: tuple[str, ...] = ("okta",)
     """What it reads: `okta`, and `cloudtrail` for a cross-source detection."""
+    exceptions: tuple[DetectionException, ...] = ()
+    """What the catalog knows to be benign for it (a deployment adds or overrides these)."""
+    stateful_horizon: timedelta = timedelta(0)
+    """How long after a window a stateful detection's findings may depend on its events."""
+
+    @property
+    def horizon(self) -> timedelta:
+        """How far after a window its events can change findings: a threshold's span (a late
+        event moves a crossing), a stateful detection's declared horizon, none for a single
+        event. Findings that far after a re-evaluated window are checked again."""
+        if isinstance(self.logic, ThresholdLogic):
+            return self.logic.span - WINDOW
+        return self.stateful_horizon
 
     @property
     def cross_source(self) -> bool:

@@ -126,8 +126,7 @@ class EventSearch:
 
         Fields of the derived namespace are read from doc values (they are not in _source).
         """
-        derived = [f for f in fields if f.startswith(f"{NAMESPACE}.")]
-        raw = [f for f in fields if f not in derived]
+        raw, derived = _split(fields)
         body: dict[str, Any] = {
             "size": PAGE_SIZE,
             "query": {"bool": {"filter": [query, self.range(start, end)]}},
@@ -141,14 +140,10 @@ class EventSearch:
             hits = self.search(body)["hits"]["hits"]
             for hit in hits:
                 source = hit["_source"]
-                values = {f: get_path(source, f) for f in raw}
-                for name in derived:
-                    found = hit.get("fields", {}).get(name)
-                    values[name] = found[0] if found and len(found) == 1 else found
                 yield Hit(
                     str(source.get(self.id_field, hit["_id"])),
                     parse_time(source[self.time_field]),
-                    values,
+                    _values(hit, raw, derived),
                     self.source,
                 )
             if len(hits) < PAGE_SIZE:
@@ -180,6 +175,27 @@ class EventSearch:
             if not buckets or after is None or len(buckets) < COMPOSITE_PAGE_SIZE:
                 return
             composite["after"] = after
+
+    def values_of(self, ids: Sequence[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The values of `fields` in the events with these ids (derived fields from doc
+        values), by id; ids not indexed are absent."""
+        raw, derived = _split(fields)
+        found: dict[str, dict[str, Any]] = {}
+        unique = sorted(set(ids))
+        for offset in range(0, len(unique), PAGE_SIZE):
+            batch = unique[offset : offset + PAGE_SIZE]
+            body: dict[str, Any] = {
+                "size": len(batch),
+                "query": {"terms": {self.id_field: batch}},
+                "_source": [self.id_field, *raw],
+            }
+            if derived:
+                body["docvalue_fields"] = derived
+            for hit in self.search(body)["hits"]["hits"]:
+                found[str(hit["_source"].get(self.id_field, hit["_id"]))] = _values(
+                    hit, raw, derived
+                )
+        return found
 
     def evidence(
         self, requests: Sequence[tuple[dict[str, Any], datetime, datetime]]
@@ -217,6 +233,20 @@ class EventSearch:
             ]
             results.append((events, int(response["hits"]["total"]["value"])))
         return results
+
+
+def _split(fields: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Fields read from _source, and derived fields read from doc values (not in _source)."""
+    derived = [f for f in fields if f.startswith(f"{NAMESPACE}.")]
+    return [f for f in fields if f not in derived], derived
+
+
+def _values(hit: Mapping[str, Any], raw: Sequence[str], derived: Sequence[str]) -> dict[str, Any]:
+    values = {f: get_path(hit["_source"], f) for f in raw}
+    for name in derived:
+        found = hit.get("fields", {}).get(name)
+        values[name] = found[0] if found and len(found) == 1 else found
+    return values
 
 
 CLOUDTRAIL = "cloudtrail"
