@@ -12,6 +12,7 @@ from okta_pipeline.lib.detections.stateful.aws import (
 from okta_pipeline.lib.detections.stateful.novelty import sign_in_novelty
 from okta_pipeline.lib.detections.stateful.self_grant import privilege_self_grant
 from okta_pipeline.lib.detections.stateful.sessions import session_from_two_networks
+from okta_pipeline.lib.detections.stateful.stuffing import credential_stuffing, distributed_spray
 from okta_pipeline.lib.detections.stateful.takeover import mfa_reset_takeover
 from okta_pipeline.lib.detections.stateful.travel import impossible_travel
 
@@ -25,4 +26,6 @@ STATEFUL_FUNCTIONS: dict[str, StatefulFunction] = {
     "activity_after_okta_suspension": activity_after_okta_suspension,
     "saml_without_okta_sso": saml_without_okta_sso,
     "console_login_bypassing_okta": console_login_bypassing_okta,
+    "credential_stuffing": credential_stuffing,
+    "distributed_spray": distributed_spray,
 }
