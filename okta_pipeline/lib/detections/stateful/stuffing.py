@@ -85,14 +85,15 @@ def credential_stuffing(
 def distributed_spray(
     search: EventSearch, start: datetime, end: datetime, parameters: Mapping[str, Any]
 ) -> list[Match]:
-    """Failed attempts for many users from many addresses, none of which signed anyone in
-    during the span: a spray through a proxy pool. Addresses that also saw a success are a
-    user's typo followed by the right password, and are left out."""
+    """Failed attempts for many users from many addresses new to the org: a spray through a
+    proxy pool. An address that signed anyone in during the lookback (a day by default, the
+    span included) is the org's own, and its failures are users' typos, so it is left out."""
     span = timedelta(minutes=float(parameters.get("span_minutes", 15)))
     min_addresses = int(parameters.get("min_addresses", 5))
     min_users = int(parameters.get("min_users", 8))
     min_attempts = int(parameters.get("min_attempts", 25))
     max_per_user = int(parameters.get("max_attempts_per_user", 5))
+    lookback = max(span, timedelta(hours=float(parameters.get("known_address_hours", 24))))
     failures = _failures(search, start - span, end, parameters)
     if not failures:
         return []
@@ -106,7 +107,7 @@ def distributed_spray(
             ]
         }
     }
-    for hit in search.scan(success_query, start - span, end, fields=[IP]):
+    for hit in search.scan(success_query, start - lookback, end, fields=[IP]):
         successes[str(hit.get(IP))].append(hit.published)
 
     def holds(attempts: Attempts) -> bool:
@@ -118,15 +119,16 @@ def distributed_spray(
             and max(per_user.values()) <= max_per_user
         )
 
-    def unsuccessful(hits: list[Hit], since: datetime, until: datetime) -> list[Hit]:
+    def from_new_addresses(hits: list[Hit], since: datetime, until: datetime) -> list[Hit]:
+        known_since = until - lookback
         return [
             h
             for h in hits
-            if not any(since <= s < until for s in successes.get(str(h.get(IP)), ()))
+            if not any(known_since <= s < until for s in successes.get(str(h.get(IP)), ()))
         ]
 
     matches = []
-    for window, attempts in _crossings(failures, start, end, span, holds, unsuccessful):
+    for window, attempts in _crossings(failures, start, end, span, holds, from_new_addresses):
         matches.append(
             Match(
                 window=window,
