@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import backfill, cloudtrail, detection, extraction, loading, scaling
+from bench import backfill, cloudtrail, detection, extraction, loading, noise, scaling
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
@@ -67,6 +67,7 @@ def run_all(
                 lambda: detection.run(client, endpoint.url, quick, root),
                 detection.render,
             ),
+            ("noise", lambda: noise.run(client, quick), noise.render),
         ]
         for name, measure, render in scenarios:
             progress(f"[bench] {name} ...")

@@ -13,7 +13,8 @@ from okta_pipeline.cli.time_arguments import aligned_time
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.docs import catalog_markdown
 from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX, ensure_findings_template
-from okta_pipeline.lib.detections.model import Detection
+from okta_pipeline.lib.detections.model import Detection, Example
+from okta_pipeline.lib.detections.noise import NoiseMeasurement, measured_noise
 from okta_pipeline.lib.detections.revision import revise_findings
 from okta_pipeline.lib.opensearch.connection import connect
 from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices
@@ -47,7 +48,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.set_defaults(handler=_run)
 
 
-def describe(detection: Detection) -> dict[str, Any]:
+def describe(detection: Detection, noise: NoiseMeasurement | None = None) -> dict[str, Any]:
+    """One detection as `detections list --json` prints it; `noise_per_org_day` is None where
+    the benchmark has not measured it (a detection added since, or one that reads CloudTrail)."""
     return {
         "id": detection.id,
         "version": detection.version,
@@ -62,14 +65,23 @@ def describe(detection: Detection) -> dict[str, Any]:
         "false_positives": list(detection.false_positives),
         "response": detection.response,
         "enabled": detection.enabled,
+        "examples": [{"name": e.name, "expect": _expected(e)} for e in detection.examples],
+        "noise_per_org_day": noise.rate(detection.id) if noise else None,
         "source": f"okta_pipeline/detections/{detection.source}",
     }
+
+
+def _expected(example: Example) -> str:
+    if not example.expect_finding:
+        return "nothing"
+    return "suppressed finding" if example.suppressed else "finding"
 
 
 def _list(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     if args.json:
-        print(json.dumps([describe(d) for d in catalog], indent=2))
+        noise = measured_noise()
+        print(json.dumps([describe(d, noise) for d in catalog], indent=2))
         return 0
     width = max(len(d.id) for d in catalog)
     for detection in catalog:

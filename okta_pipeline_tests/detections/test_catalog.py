@@ -10,8 +10,9 @@ import pytest
 
 from okta_pipeline.cli.main import main
 from okta_pipeline.lib.detections.catalog import TACTICS, catalog_from, load_catalog
-from okta_pipeline.lib.detections.docs import catalog_markdown
+from okta_pipeline.lib.detections.docs import catalog_markdown, noise_text
 from okta_pipeline.lib.detections.model import Kind
+from okta_pipeline.lib.detections.noise import NOISE_GOAL, measured_noise
 from okta_pipeline.lib.detections.sigma_rules import CatalogError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,48 @@ def test_detections_list_prints_the_catalog(capsys: pytest.CaptureFixture[str]) 
     assert spray["kind"] == "threshold" and "T1110.003" in spray["techniques"]
     assert main(["detections", "list"]) == 0
     assert f"{len(listed)} detections" in capsys.readouterr().out
+
+
+def test_every_detection_is_listed_with_attack_ids_examples_and_its_measured_noise(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["detections", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) >= 60
+    for detection in listed:
+        assert detection["tactics"] and detection["techniques"], detection["id"]
+        expected = {e["expect"] for e in detection["examples"]}
+        assert "finding" in expected, f"{detection['id']} has no example that must alert"
+    measured = {d["id"]: d["noise_per_org_day"] for d in listed}
+    cross_source = {d.id for d in load_catalog() if d.cross_source}
+    unmeasured = [i for i, rate in measured.items() if rate is None and i not in cross_source]
+    assert not unmeasured, (
+        f"no measured noise for {unmeasured}: run `okta-pipeline bench` to measure the catalog"
+    )
+    over = {i: rate for i, rate in measured.items() if rate is not None and rate > NOISE_GOAL}
+    assert not over, f"over the noise goal of {NOISE_GOAL} per org-day: {over}"
+
+
+def test_a_detection_the_benchmark_has_not_measured_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "noise.json"
+    path.write_text(
+        json.dumps(
+            {
+                "measured_days": 30,
+                "org": {"events_per_minute": 20},
+                "per_org_day": {"okta_password_spray": 0.1},
+            }
+        )
+    )
+    noise = measured_noise(path)
+    assert noise is not None and noise.rate("okta_password_spray") == 0.1
+    catalog = load_catalog()
+    spray = next(d for d in catalog if d.id == "okta_password_spray")
+    other = next(d for d in catalog if d.id != spray.id and not d.cross_source)
+    assert noise_text(spray, noise) == "0.10"
+    assert noise_text(other, noise) == "not measured"
+    assert measured_noise(tmp_path / "missing.json") is None
+    assert f"| {noise_text(spray, noise)} |" in catalog_markdown(catalog, noise)
 
 
 def test_an_unknown_detection_id_names_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from okta_pipeline.lib.detections.catalog import Catalog
 from okta_pipeline.lib.detections.model import Detection, Kind, StatefulLogic, ThresholdLogic
+from okta_pipeline.lib.detections.noise import NOISE_GOAL, NoiseMeasurement, measured_noise
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 
 HEADER = """# Detections
@@ -41,17 +42,35 @@ findings. Where the two differ by design:
   as soon as it is loaded, and backfills history; monitors cannot.
 """
 
+NOISE = """**Noise** is each detection's findings per org-day on a simulated org with no attacks, as
+the benchmark's noise scenario last measured it (`okta-pipeline bench`, which rewrites
+`okta_pipeline/detections/noise.json`): {days} attack-free days of an org at {rate:g} events a
+minute, after a week of history for the novelty detections, with the rare benign operations a
+real org has (API tokens rotated, a log poller at the rate limit, a lost phone's factors reset,
+a push left unanswered, an admin on a new laptop). Every finding there is a false positive; the
+goal is at most {goal:g} per detection per org-day. The org is simulated, so the rates are a
+floor to compare detections and catch regressions, not a promise for a tenant. Cross-source
+detections are not measured: the noise org has no CloudTrail.
+"""
 
-def catalog_markdown(catalog: Catalog) -> str:
+
+def catalog_markdown(catalog: Catalog, noise: NoiseMeasurement | None = None) -> str:
+    noise = noise if noise is not None else measured_noise()
     counts = {kind: sum(1 for d in catalog if d.kind == kind) for kind in Kind}
+    explained = (
+        NOISE.format(days=noise.measured_days, rate=noise.events_per_minute, goal=NOISE_GOAL)
+        if noise
+        else "**Noise** has not been measured: run `okta-pipeline bench`.\n"
+    )
     lines = [
         HEADER,
+        explained,
         f"{len(catalog)} detections: {counts[Kind.SINGLE_EVENT]} single event, "
         f"{counts[Kind.THRESHOLD]} threshold, {counts[Kind.STATEFUL]} stateful; "
         f"{sum(1 for d in catalog if pipeline_only_reason(d) is None)} have an Alerting monitor.",
         "",
-        "| id | title | kind | data | severity | ATT&CK | entity | monitor |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| id | title | kind | data | severity | ATT&CK | entity | monitor | noise/org-day |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for d in catalog:
         attack = ", ".join([*d.tactics, *d.techniques])
@@ -59,7 +78,8 @@ def catalog_markdown(catalog: Catalog) -> str:
             f"| [`{d.id}`](#{d.id}) | {d.title} | {d.kind.value.replace('_', ' ')} | "
             f"{_data(d)} | {d.severity.value} | {attack} | "
             f"{', '.join(f'`{e}`' for e in d.entity)} | "
-            f"{'pipeline only' if pipeline_only_reason(d) else 'bucket-level'} |"
+            f"{'pipeline only' if pipeline_only_reason(d) else 'bucket-level'} | "
+            f"{noise_text(d, noise)} |"
         )
     for d in catalog:
         lines += ["", f"## {d.id}", "", f"**{d.title}** (version {d.version}, {d.severity.value})"]
@@ -69,8 +89,16 @@ def catalog_markdown(catalog: Catalog) -> str:
         lines.append(f"- False positives: {'; '.join(d.false_positives) or 'none known'}")
         lines.append(f"- Response: {d.response}")
         lines.append(f"- Alerting monitor: {_monitor(d)}")
+        lines.append(f"- Noise (findings per org-day with no attacks): {noise_text(d, noise)}")
         lines.append(f"- Source: `okta_pipeline/detections/{d.source}`")
     return "\n".join(lines) + "\n"
+
+
+def noise_text(detection: Detection, noise: NoiseMeasurement | None) -> str:
+    rate = noise.rate(detection.id) if noise else None
+    if rate is not None:
+        return f"{rate:.2f}"
+    return "not measured (reads CloudTrail)" if detection.cross_source else "not measured"
 
 
 def _data(detection: Detection) -> str:

@@ -21,6 +21,7 @@ from typing import Protocol
 from okta_pipeline.lib.okta_simulator.activity import ORDINARY_ACTIVITIES
 from okta_pipeline.lib.okta_simulator.directory import build_directory
 from okta_pipeline.lib.okta_simulator.events import Event, format_published
+from okta_pipeline.lib.okta_simulator.operations import Operation, operations_in_minute
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS, Scenario
 
 MINUTE_MS = 60_000
@@ -96,11 +97,15 @@ class SimulatedOrg:
         scenario_period_minutes: int | None = 60,
         directory_size: int = 250,
         scenarios: tuple[Scenario, ...] = SCENARIOS,
+        operations: tuple[Operation, ...] = (),
     ) -> None:
         """`scenarios` are the attacks injected; extra ones go after SCENARIOS, so that the
-        occurrences of the first ones (seeded by their position) stay where they were."""
+        occurrences of the first ones (seeded by their position) stay where they were.
+        `operations` are rare benign operations (token rotations, a log poller at the rate
+        limit, ...) at a rate per org-day, from a random stream of their own."""
         self.seed = seed
         self.scenarios = scenarios
+        self.operations = operations
         self.events_per_minute = events_per_minute
         self.delay = delay or PersistenceDelay()
         self.max_persistence_delay_ms = self.delay.late_max_ms
@@ -151,6 +156,10 @@ class SimulatedOrg:
             begin = start + rng.randint(0, 54_000)
             for event in activity(rng, self.directory, begin):
                 stored.append(self._store(rng, event, None, minute_end=start + MINUTE_MS))
+        if self.operations:
+            ops_rng = random.Random(f"operations-delay:{self.seed}:{minute}")
+            for event in operations_in_minute(self.seed, minute, self.directory, self.operations):
+                stored.append(self._store(ops_rng, event, None, minute_end=start + MINUTE_MS))
         stored.extend(self._scenario_events(minute))
         return tuple(sorted(stored, key=lambda s: s.sort_key))
 
