@@ -89,6 +89,11 @@ def user_target(person: Person) -> dict[str, Any]:
     return target(person.id, "User", person.login, person.display_name)
 
 
+def okta_verify_enrollment(person: Person) -> dict[str, Any]:
+    """The target of an MFA event: the person's Okta Verify enrollment."""
+    return target("pfd" + person.id[3:], "AuthenticatorEnrollment", "unknown", "Okta Verify")
+
+
 def behaviors_blob(new_geo: bool, new_device: bool, new_ip: bool) -> str:
     """debugData.behaviors as Okta writes it: a map rendered as a string, not JSON."""
 

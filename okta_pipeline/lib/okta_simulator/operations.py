@@ -9,14 +9,15 @@ ordinary events or the attacks of a seed. The rates are modelled, not measured f
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from okta_pipeline.lib.okta_simulator.activity import Activity
 from okta_pipeline.lib.okta_simulator.directory import Directory
 from okta_pipeline.lib.okta_simulator.events import (
     Event,
     Origin,
     behaviors_blob,
+    okta_verify_enrollment,
     origin_of,
     target,
     user_actor,
@@ -32,7 +33,7 @@ LOG_POLLER_AGENT = ("Go-http-client/2.0", "Unknown", "UNKNOWN", "Unknown")
 class Operation:
     name: str
     per_day: float
-    build: Callable[[random.Random, Directory, int], list[Event]]
+    build: Activity
 
 
 def log_poller_rate_limited(rng: random.Random, directory: Directory, start_ms: int) -> list[Event]:
@@ -70,7 +71,7 @@ def push_left_unanswered(rng: random.Random, directory: Directory, start_ms: int
             origin_of(person, rng),
             "UNANSWERED",
             None,
-            [target("pfd" + person.id[3:], "AuthenticatorEnrollment", "unknown", "Okta Verify")],
+            [okta_verify_enrollment(person)],
             request_uri="/idp/idx/authenticators/poll",
             debug={"factor": "OKTA_VERIFY_PUSH"},
         )
@@ -81,9 +82,7 @@ def number_mistyped(rng: random.Random, directory: Directory, start_ms: int) -> 
     """A user picking the wrong number on their own sign-in, then the right one."""
     person = rng.choice(directory.people)
     origin = origin_of(person, rng)
-    enrollment = [
-        target("pfd" + person.id[3:], "AuthenticatorEnrollment", "unknown", "Okta Verify")
-    ]
+    enrollment = [okta_verify_enrollment(person)]
     events = []
     for offset, result, answer in (
         (0, "FAILURE", "OV_WITH_CHALLENGE_RESPONSE_ERROR"),
