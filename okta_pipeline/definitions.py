@@ -29,6 +29,15 @@ from okta_pipeline.defs.detections.resources import DetectionsResource, monitors
 from okta_pipeline.defs.jobs import aws_pipeline_job, monitors_job, pipeline_job
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.automation import automation_sensor, fetch_condition
+from okta_pipeline.defs.okta.log_stream import (
+    LogStreamResource,
+    log_stream_dead_letters,
+    log_stream_delivering,
+    log_stream_drain_job,
+    log_stream_health_job,
+    log_stream_health_schedule,
+    log_stream_queue_sensor,
+)
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
 from okta_pipeline.defs.opensearch.freshness import (
@@ -62,18 +71,28 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             monitors_match_catalog,
             newest_event_freshness,
             *([newest_record_freshness] if settings.cloudtrail_root else []),
+            *(
+                [log_stream_dead_letters, log_stream_delivering]
+                if settings.log_stream_queue_url
+                else []
+            ),
         ],
         jobs=[
             pipeline_job,
             monitors_job,
             freshness_job,
             *([aws_pipeline_job, cloudtrail_freshness_job] if settings.cloudtrail_root else []),
+            *(log_stream_jobs() if settings.log_stream_queue_url else []),
         ],
         schedules=[
             freshness_schedule,
             *([cloudtrail_freshness_schedule] if settings.cloudtrail_root else []),
+            *([log_stream_health_schedule] if settings.log_stream_queue_url else []),
         ],
-        sensors=[automation_sensor],
+        sensors=[
+            automation_sensor,
+            *([log_stream_queue_sensor] if settings.log_stream_queue_url else []),
+        ],
         resources={
             "okta": okta_resource(settings),
             "landing": LandingZoneResource(root=dg.EnvVar("OKTA_PIPELINE_LANDING_ROOT")),
@@ -89,6 +108,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             ),
             "detections": DetectionsResource(),
             **aws_resources(settings),
+            **log_stream_resources(settings),
             "monitors": monitors_resource(settings),
             "alerts": alerts_resource(settings),
         },
@@ -117,6 +137,23 @@ def aws_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableReso
     return {
         "cloudtrail": CloudTrailResource(root=settings.cloudtrail_root),
         "identity_link": IdentityLinkResource(),
+    }
+
+
+def log_stream_jobs() -> list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition]:
+    return [log_stream_drain_job, log_stream_health_job]
+
+
+def log_stream_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableResource]:
+    """The log stream's queue and its dead-letter queue."""
+    if not settings.log_stream_queue_url:
+        return {}
+    return {
+        "log_stream": LogStreamResource(
+            queue_url=settings.log_stream_queue_url,
+            dead_letter_queue_url=settings.log_stream_dead_letter_queue_url,
+            endpoint_url=settings.log_stream_endpoint_url,
+        )
     }
 
 

@@ -57,6 +57,13 @@ class DeploymentSettings:
     cloudtrail_root: str | None = None
     """The CloudTrail trail's s3://bucket[/prefix] (OKTA_PIPELINE_CLOUDTRAIL_ROOT); None: no
     CloudTrail assets, and no cross-source detections."""
+    log_stream_queue_url: str | None = None
+    """The SQS queue Okta's log stream reaches through EventBridge
+    (OKTA_PIPELINE_LOG_STREAM_QUEUE_URL); None: polling only."""
+    log_stream_dead_letter_queue_url: str | None = None
+    """That queue's dead-letter queue (OKTA_PIPELINE_LOG_STREAM_DLQ_URL)."""
+    log_stream_endpoint_url: str | None = None
+    """A local stand-in's endpoint for that queue (OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL)."""
     partitions_start: datetime | None = None
     """The first five-minute window (OKTA_PIPELINE_PARTITIONS_START); None: the default,
     `default_partitions_start`. The partitions are built from it when `partitions.py` is
@@ -138,6 +145,14 @@ class DeploymentSettings:
             receiver_url=environ.get("OKTA_PIPELINE_RECEIVER_URL", "").strip() or None,
             cloudtrail_root=environ.get("OKTA_PIPELINE_CLOUDTRAIL_ROOT", "").strip() or None,
             opensearch_ca_certs=environ.get("OPENSEARCH_CA_CERTS", "").strip() or None,
+            log_stream_queue_url=environ.get("OKTA_PIPELINE_LOG_STREAM_QUEUE_URL", "").strip()
+            or None,
+            log_stream_dead_letter_queue_url=environ.get(
+                "OKTA_PIPELINE_LOG_STREAM_DLQ_URL", ""
+            ).strip()
+            or None,
+            log_stream_endpoint_url=environ.get("OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL", "").strip()
+            or None,
             alert_suppression_hours=_number(
                 environ,
                 "OKTA_PIPELINE_ALERT_SUPPRESSION_HOURS",

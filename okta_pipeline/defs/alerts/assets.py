@@ -1,5 +1,6 @@
 """`alert_deliveries`: each new finding to Jira and Slack, exactly once, grouped by incident."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from okta_pipeline.defs.okta.automation import follow_upstream
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.partitions import five_minute_partitions
 from okta_pipeline.defs.window_results import tag_run, without_empty
-from okta_pipeline.lib.alerts.delivery import Deliverer
+from okta_pipeline.lib.alerts.delivery import Deliverer, DeliveryReport
 from okta_pipeline.lib.alerts.ledger import Ledger
 from okta_pipeline.lib.alerts.messages import Alert
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
@@ -57,26 +58,8 @@ def alert_deliveries(
     Each run also retries the deliveries earlier runs left pending."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
-    client = opensearch.client()
-    settings = alerts.settings()
-    ledger = Ledger(client, alerts.ledger_index)
-    ledger.ensure_index(opensearch.replicas)
-    since = datetime.now(UTC) - timedelta(days=alerts.pending_days)
-    pending = ledger.pending_findings(since)
-    found = _findings(client, opensearch.findings_prefix, start, end, pending)
-    destinations = settings.destinations()
-    try:
-        deliverer = Deliverer(
-            ledger,
-            destinations,
-            routes=settings.routes,
-            suppression=settings.suppression,
-            dashboards_url=settings.dashboards_url,
-            logs_index=daily_indices(opensearch.index_prefix),
-        )
-        report = deliverer.deliver(Alert(document) for document in found)
-    finally:
-        destinations.close()
+    delivered = deliver_findings(opensearch, alerts, start, end)
+    report, destinations, pending = delivered.report, delivered.destinations, delivered.pending
     if report.not_configured:
         context.log.info(
             "Routes name destinations this deployment does not configure: "
@@ -109,13 +92,50 @@ def alert_deliveries(
                     {
                         "pending": report.pending,
                         "in_flight": report.in_flight,
-                        "destinations": sorted(destinations.names()),
+                        "destinations": sorted(destinations),
                         "not_configured": report.not_configured,
                     }
                 ),
             )
         ],
     )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    report: DeliveryReport
+    destinations: frozenset[str]
+    pending: list[str]
+    """Findings earlier runs left pending, retried by this one."""
+
+
+def deliver_findings(
+    opensearch: OpenSearchResource, alerts: AlertsResource, start: datetime, end: datetime
+) -> Delivered:
+    """Deliver the findings of [start, end) (and what earlier runs left pending) exactly once:
+    what the asset does per range of windows, and the log stream's drain for the windows it
+    wrote."""
+    client = opensearch.client()
+    settings = alerts.settings()
+    ledger = Ledger(client, alerts.ledger_index)
+    ledger.ensure_index(opensearch.replicas)
+    since = datetime.now(UTC) - timedelta(days=alerts.pending_days)
+    pending = ledger.pending_findings(since)
+    found = _findings(client, opensearch.findings_prefix, start, end, pending)
+    destinations = settings.destinations()
+    try:
+        deliverer = Deliverer(
+            ledger,
+            destinations,
+            routes=settings.routes,
+            suppression=settings.suppression,
+            dashboards_url=settings.dashboards_url,
+            logs_index=daily_indices(opensearch.index_prefix),
+        )
+        report = deliverer.deliver(Alert(document) for document in found)
+    finally:
+        destinations.close()
+    return Delivered(report, frozenset(destinations.names()), pending)
 
 
 def _findings(

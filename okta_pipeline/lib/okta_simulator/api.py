@@ -21,6 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from okta_pipeline.lib.okta_simulator.auth import Authenticator, AuthRejectedError
+from okta_pipeline.lib.okta_simulator.log_stream import (
+    LOG_STREAMS_PATH,
+    LogStreamer,
+    LogStreamError,
+)
 from okta_pipeline.lib.okta_simulator.rate_limit import RateLimiter
 from okta_pipeline.lib.okta_simulator.scim_filter import FilterError, Predicate, parse_filter
 from okta_pipeline.lib.okta_simulator.sources import EventSource, StoredEvent
@@ -103,6 +108,7 @@ class SimulatorApp:
         clock: Callable[[], float] = time.time,
         on_served: Callable[[list[StoredEvent]], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        log_streams: LogStreamer | None = None,
     ) -> None:
         """`clock` decides which events are persisted yet; `wall_clock` times rate-limit windows,
         storms and the Date header (the rate limiter must share it)."""
@@ -110,6 +116,7 @@ class SimulatorApp:
         self.authenticator = authenticator
         self.rate_limiter = rate_limiter
         self.stats = ServedStats()
+        self.log_streams = log_streams
         self._clock = clock
         self._wall_clock = wall_clock
         self._cursor_key = secrets.token_bytes(32)
@@ -139,6 +146,8 @@ class SimulatorApp:
             return self._token(request)
         if request.path == LOGS_PATH and request.method == "GET":
             return self._logs(request)
+        if self.log_streams is not None and request.path.startswith(LOG_STREAMS_PATH):
+            return self._log_streams(request, self.log_streams)
         return Response(
             404,
             okta_error(
@@ -164,6 +173,51 @@ class SimulatorApp:
                 list(rejection.headers.items()),
             )
         return Response(200, body, [("Cache-Control", "no-store")])
+
+    # -- log streams ----------------------------------------------------------------------
+
+    def _log_streams(self, request: Request, streams: LogStreamer) -> Response:
+        try:
+            self.authenticator.authorize(
+                request.headers, request.method, request.base_url + request.path
+            )
+        except AuthRejectedError as rejection:
+            code = rejection.okta_code or "E0000011"
+            return Response(
+                rejection.status,
+                okta_error(code, rejection.summary),
+                list(rejection.headers.items()),
+            )
+        parts = request.path.removeprefix(LOG_STREAMS_PATH).strip("/").split("/")
+        try:
+            if parts == [""] and request.method == "GET":
+                return Response(200, streams.all(request.base_url))
+            if parts == [""] and request.method == "POST":
+                body = json.loads(request.body or b"null")
+                return Response(200, streams.create(body, request.base_url))
+            if len(parts) == 1 and request.method == "GET":
+                found = streams.get(parts[0], request.base_url)
+            elif len(parts) == 3 and parts[1] == "lifecycle" and request.method == "POST":
+                if parts[2] not in ("activate", "deactivate"):
+                    raise LogStreamError(f"lifecycle: no operation {parts[2]!r}")
+                found = streams.set_status(parts[0], parts[2] == "activate", request.base_url)
+            else:
+                return Response(
+                    405,
+                    okta_error(
+                        "E0000022", "The endpoint does not support the provided HTTP method"
+                    ),
+                )
+        except (LogStreamError, ValueError) as error:
+            return Response(
+                400, okta_error("E0000001", "Api validation failed: logStream", [str(error)])
+            )
+        if found is None:
+            return Response(
+                404,
+                okta_error("E0000007", f"Not found: Resource not found: {parts[0]} (LogStream)"),
+            )
+        return Response(200, found)
 
     # -- logs endpoint --------------------------------------------------------------------
 
