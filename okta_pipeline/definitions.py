@@ -1,6 +1,7 @@
 """The one place that assembles the project's Dagster definitions."""
 
 import os
+from typing import Any
 
 import dagster as dg
 
@@ -140,7 +141,8 @@ def aws_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableReso
     }
 
 
-def log_stream_jobs() -> list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition]:
+def log_stream_jobs() -> list[Any]:
+    """The drain (an op job) and the health checks' job (an asset job)."""
     return [log_stream_drain_job, log_stream_health_job]
 
 

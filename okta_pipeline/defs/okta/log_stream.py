@@ -9,8 +9,6 @@ alert. The drain never materializes a partition: a window is complete only once 
 fetched it.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +21,7 @@ from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
+from okta_pipeline.lib.detections.findings import ensure_findings_template
 from okta_pipeline.lib.detections.revision import revise_findings
 from okta_pipeline.lib.landing.zone import WINDOW
 from okta_pipeline.lib.log_stream import OKTA_PARTNER_PREFIX, drain_queue, queue_depth
@@ -133,6 +132,7 @@ def process_pushed_windows(
             source=OKTA_LOGS,
         )
     client.indices.refresh(index=daily_indices(opensearch.index_prefix))
+    ensure_findings_template(client, opensearch.findings_prefix, opensearch.replicas)
     revision = revise_findings(
         client,
         daily_indices(opensearch.index_prefix),
