@@ -90,6 +90,12 @@ locals {
     # CloudTrail ingestion: the definitions include its assets only when this is set; runs read
     # the trail's bucket with the run role's cloudtrail-read policy (cloudtrail.tf).
     OKTA_PIPELINE_CLOUDTRAIL_ROOT = local.cloudtrail_root
+    # Push ingestion: the definitions include the queue's sensor, the drain job and its health
+    # checks only when this is set (log_stream.tf).
+    OKTA_PIPELINE_LOG_STREAM_QUEUE_URL = local.log_stream_enabled ? aws_sqs_queue.log_stream[0].url : ""
+    OKTA_PIPELINE_LOG_STREAM_DLQ_URL   = local.log_stream_enabled ? aws_sqs_queue.log_stream_dead_letters[0].url : ""
+    # Only for a local stand-in of SQS; on AWS the SDK finds the regional endpoint.
+    OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL = ""
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME

@@ -481,3 +481,25 @@ variable "cpu_architecture" {
     error_message = "cpu_architecture must be X86_64 or ARM64."
   }
 }
+
+variable "okta_log_stream_event_source" {
+  type        = string
+  description = "The partner event source Okta's log stream created (aws.partner/okta.com/<org>/<name>, under Amazon EventBridge > Partner event sources, once the stream is saved in Okta); Terraform creates its partner event bus, a rule to an SQS queue, and the queue's sensor and drain. Empty (the default) keeps ingestion to polling only."
+  default     = ""
+
+  validation {
+    condition     = var.okta_log_stream_event_source == "" || can(regex("^aws\\.partner/okta\\.com/[A-Za-z0-9.-]+/[A-Za-z0-9._-]{1,75}$", var.okta_log_stream_event_source))
+    error_message = "okta_log_stream_event_source must be aws.partner/okta.com/<okta-subdomain>/<event source name>, as EventBridge lists it under Partner event sources."
+  }
+}
+
+variable "okta_log_stream_max_receives" {
+  type        = number
+  description = "Receives of one message before SQS moves it to the dead-letter queue (the log_stream_dead_letters check reports it, with how to redrive)."
+  default     = 5
+
+  validation {
+    condition     = var.okta_log_stream_max_receives >= 1 && var.okta_log_stream_max_receives <= 1000
+    error_message = "okta_log_stream_max_receives must be 1-1000 (SQS's maxReceiveCount)."
+  }
+}

@@ -211,6 +211,10 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         DeploymentSettings(slack_destination="webhook"),
         DeploymentSettings(receiver_url="https://alerts.example.com/alerts"),
         DeploymentSettings(cloudtrail_root="s3://org-trail-logs/security"),
+        DeploymentSettings(
+            log_stream_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/okta",
+            log_stream_dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+        ),
     ):
         wanted = env_var_names(build_definitions(settings).resources or {})
         assert "OKTA_BASE_URL" in wanted
@@ -236,6 +240,9 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OPENSEARCH_CA_CERTS",
         "OKTA_PIPELINE_PARTITIONS_START",
         "OKTA_PIPELINE_CLOUDTRAIL_ROOT",
+        "OKTA_PIPELINE_LOG_STREAM_QUEUE_URL",
+        "OKTA_PIPELINE_LOG_STREAM_DLQ_URL",
+        "OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -261,6 +268,9 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OPENSEARCH_CA_CERTS": "/etc/ssl/private-ca.pem",
         "OKTA_PIPELINE_PARTITIONS_START": f"{datetime.now(UTC) - timedelta(days=30):%Y-%m-%d}",
         "OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://org-trail-logs/security",
+        "OKTA_PIPELINE_LOG_STREAM_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/okta",
+        "OKTA_PIPELINE_LOG_STREAM_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/okta-dlq",
+        "OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL": "http://127.0.0.1:5000",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())
