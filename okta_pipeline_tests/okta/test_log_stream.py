@@ -54,6 +54,7 @@ from okta_pipeline.lib.standins.s3 import moto_endpoint
 from okta_pipeline.lib.standins.slack import SlackStandIn
 from okta_pipeline_tests.detections.example_events import example_events
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
+from okta_pipeline_tests.run_results import window_metadata
 
 MINUTE_MS = 60_000
 STREAM = {
@@ -159,6 +160,13 @@ def test_every_streamed_event_is_indexed_once_whatever_the_stream_dropped_double
                 tags=range_tags(start, end),
             )
             assert polled.success
+            # each window says what push and polling saw that the other did not
+            compared = window_metadata(polled, "okta_system_log").values()
+            assert sum(m["polled_not_pushed"] for m in compared) == len(
+                expected & stats.dropped_uuids
+            )
+            assert sum(m["pushed_not_polled"] for m in compared) == 0
+            assert sum(m["pushed_events"] for m in compared) == len(expected - stats.dropped_uuids)
             landed = landed_uuids(zone, start, end)
             assert len(landed) == len(set(landed)) and set(landed) == expected
             versions = {w: zone.window_version(w) for w in windows(start, end)}

@@ -12,6 +12,7 @@ from okta_pipeline.defs.partitions import PARTITION_FORMAT, five_minute_partitio
 from okta_pipeline.defs.storage.resources import LandingZoneResource, location_metadata
 from okta_pipeline.defs.window_results import add_window_metadata, tag_run
 from okta_pipeline.lib.landing import split_into_windows
+from okta_pipeline.lib.log_stream.reconcile import PolledUuids
 
 DAY_OF_WINDOWS = 288
 
@@ -45,9 +46,10 @@ def okta_system_log(
     client = okta.client()
     zone = landing.zone()
     fetched_at = datetime.now(UTC)
+    polled = PolledUuids()
     try:
         writes, unplaceable = split_into_windows(
-            zone, client.fetch_range(start, end), start, end, fetched_at
+            zone, polled.recording(client.fetch_range(start, end)), start, end, fetched_at
         )
     finally:
         client.close()
@@ -63,6 +65,7 @@ def okta_system_log(
                 "lag_max_seconds": write.lag_max_seconds,
                 "landed_file": location_metadata(zone.window_location(write.start)),
                 "damaged_file_set_aside": write.set_aside,
+                **polled.compared_with_push(zone, write.start),
             },
         )
     repaired = {w.start.strftime(PARTITION_FORMAT): w.set_aside for w in writes if w.set_aside}

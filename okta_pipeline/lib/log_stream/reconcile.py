@@ -1,0 +1,43 @@
+"""Push against polling, window by window: which events each saw that the other did not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from okta_pipeline.lib.landing.shapes import OKTA_EVENT
+from okta_pipeline.lib.landing.zone import LandingZone
+from okta_pipeline.lib.log_stream.drain import receipts_zone
+from okta_pipeline.lib.windows import window_start
+
+Event = dict[str, Any]
+
+
+class PolledUuids:
+    """Records the uuids a polling fetch returned, by window, as they stream past."""
+
+    def __init__(self) -> None:
+        self.by_window: dict[datetime, set[str]] = {}
+
+    def recording(self, events: Iterable[Event]) -> Iterator[Event]:
+        for event in events:
+            moment = OKTA_EVENT.record_time(event)
+            if moment is not None:
+                self.by_window.setdefault(window_start(moment), set()).add(OKTA_EVENT.key(event))
+            yield event
+
+    def compared_with_push(self, zone: LandingZone, window: datetime) -> dict[str, int]:
+        """For a window the log stream delivered to: how many events it pushed, how many of
+        those polling did not return (yet), and how many polling returned that the stream never
+        delivered (it is best effort). Nothing for a window without push receipts."""
+        receipts = receipts_zone(zone)
+        if not receipts.has_window(window):
+            return {}
+        pushed = {str(r["uuid"]) for r in receipts.read_window(window)}
+        polled = self.by_window.get(window, set())
+        return {
+            "pushed_events": len(pushed),
+            "pushed_not_polled": len(pushed - polled),
+            "polled_not_pushed": len(polled - pushed),
+        }
