@@ -21,7 +21,9 @@ import httpx
 import pytest
 from opensearchpy import OpenSearch
 
+from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import AlertsResource
+from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.okta.log_stream import (
@@ -374,8 +376,8 @@ def test_the_drain_job_detects_and_alerts_the_open_window_once_and_polling_later
         }
         try:
             with dg.instance_for_test() as instance:
-                context = dg.build_sensor_context(instance=instance, resources=resources)
-                request = log_stream_queue_sensor(context)
+                with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                    request = log_stream_queue_sensor(context)
                 assert isinstance(request, dg.RunRequest)
 
                 run = log_stream_drain_job.execute_in_process(
@@ -386,18 +388,14 @@ def test_the_drain_job_detects_and_alerts_the_open_window_once_and_polling_later
                 assert sorted(found.values()) == [closed.isoformat(), window_start(now).isoformat()]
                 assert len(slack.messages) == 2
 
-                empty = log_stream_queue_sensor(
-                    dg.build_sensor_context(instance=instance, resources=resources)
-                )
+                with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                    empty = log_stream_queue_sensor(context)
                 assert isinstance(empty, dg.SkipReason)
                 dead_letters = log_stream_dead_letters(log_stream=resources["log_stream"])
                 assert isinstance(dead_letters, dg.AssetCheckResult) and dead_letters.passed
 
                 # The closed window later arrives by polling and goes through the assets:
                 # the same finding ids, and no second alert.
-                from okta_pipeline.defs.alerts.assets import alert_deliveries
-                from okta_pipeline.defs.detections.assets import okta_detections
-
                 with running_simulator(source=source) as (_, base_url):
                     polled = dg.materialize(
                         [okta_system_log, opensearch_okta_logs, okta_detections, alert_deliveries],

@@ -88,7 +88,11 @@ def test_the_project_evaluates_freshness_every_five_minutes_on_its_own() -> None
     assert schedule.default_status is dg.DefaultScheduleStatus.RUNNING
     job = defs.resolve_job_def(freshness_job.name)
     assert job.asset_layer.executable_asset_keys == set()  # no asset is materialized
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=NOW)
+    # Entered, so the context closes the instance it opens from the ref: left open, that
+    # instance stays Dagster's current one after it is gone, and later definitions fail.
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=NOW) as context,
+    ):
         requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert len(requests) == 1
