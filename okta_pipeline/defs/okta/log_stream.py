@@ -9,6 +9,7 @@ alert. The drain never materializes a partition: a window is complete only once 
 fetched it.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,7 +147,15 @@ def process_pushed_windows(
     client.indices.refresh(
         index=daily_indices(opensearch.findings_prefix), params={"ignore_unavailable": "true"}
     )
+    searchable_at = time.time()
     delivered = deliver_findings(opensearch, alerts, start, end)
+    context.add_output_metadata(
+        {
+            "findings": len(revision.evaluation.findings),
+            "findings_searchable_at": dg.MetadataValue.timestamp(searchable_at),
+            "alerts_delivered_at": dg.MetadataValue.timestamp(time.time()),
+        }
+    )
     context.log.info(
         f"Pushed windows {start:%H:%M} to {end:%H:%M} UTC: "
         f"{sum(w.indexed for w in load.windows.values())} documents indexed, "

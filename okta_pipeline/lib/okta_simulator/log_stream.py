@@ -27,6 +27,7 @@ DETAIL_TYPE = "SystemLog"
 EVENT_TYPE = "aws_eventbridge"
 MAX_ENTRIES_PER_PUT = 10  # EventBridge PutEvents takes at most 10 entries
 FAILURES_BEFORE_DEACTIVATION = 2
+WINDOW_MS = 5 * 60_000
 _EVENT_SOURCE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,75}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -57,6 +58,8 @@ class StreamStats:
     duplicates: int = 0
     dropped: int = 0
     failed_puts: int = 0
+    late: int = 0
+    """Deliveries after the 5-minute window of the event's `published` had closed."""
     dropped_uuids: set[str] = field(default_factory=set)
 
 
@@ -134,9 +137,20 @@ class LogStreamer:
         self._streams: dict[str, _Stream] = {}
         self._publishers: dict[str, Publisher] = {}
         self._cursor_ms: dict[str, int] = {}
-        self._pending: list[tuple[int, int, str, dict[str, Any]]] = []
+        self._pending: list[tuple[int, int, str, int, dict[str, Any]]] = []
         self._sequence = 0
         self._lock = threading.RLock()
+
+    def set_clock(self, clock_ms: Callable[[], int]) -> None:
+        """Stamp API changes from now on with `clock_ms` (a simulated clock, or the wall's)."""
+        self._clock_ms = clock_ms
+
+    def skip_to(self, now_ms: int) -> None:
+        """Stream only what is published from `now_ms` on (a simulated history gave way to the
+        wall clock): what is already scheduled is still delivered."""
+        with self._lock:
+            for stream_id, cursor in self._cursor_ms.items():
+                self._cursor_ms[stream_id] = max(cursor, now_ms)
 
     # -- the API ------------------------------------------------------------------------
 
@@ -201,7 +215,9 @@ class LogStreamer:
                     self._schedule(stream, now_ms)
             due: dict[str, list[dict[str, Any]]] = {}
             while self._pending and self._pending[0][0] <= now_ms:
-                _, _, stream_id, entry = heapq.heappop(self._pending)
+                due_ms, _, stream_id, published_ms, entry = heapq.heappop(self._pending)
+                if due_ms >= published_ms - published_ms % WINDOW_MS + WINDOW_MS:
+                    self.stats.late += 1
                 due.setdefault(stream_id, []).append(entry)
             for stream_id, entries in due.items():
                 self._send(self._streams[stream_id], entries, now_ms)
@@ -227,6 +243,7 @@ class LogStreamer:
                         stored.published_ms + delay,
                         self._sequence,
                         stream.id,
+                        stored.published_ms,
                         self._entry(stream, stored),
                     ),
                 )
