@@ -7,7 +7,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +18,7 @@ from okta_pipeline.cli.demo_alerts import CONFIGURING_VARIABLES
 from okta_pipeline.cli.demo_command import beside_index_prefix
 from okta_pipeline.cli.main import main
 from okta_pipeline.lib.detections.catalog import load_catalog
+from okta_pipeline.lib.landing import LandingZone
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 from okta_pipeline.lib.monitors.sync import MonitorSync
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
@@ -140,6 +141,23 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     assert {row["scenario"] for row in labelled} == set(truth)
     assert all(row["uuid"] and row["incident"].startswith(row["scenario"]) for row in labelled)
 
+    # The log stream pushed the range's last minutes before polling fetched them: every pushed
+    # event was polled too, the seeded stream dropped and doubled the same events each run,
+    # and every attack played live was found by push, its finding before its alert.
+    for summary in (first, second, elsewhere):
+        push = summary["push"]
+        assert isinstance(push, dict)
+        assert push["streamed_from"] == (end - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert push["by_both"] == push["events"] > 0
+        for key in ("events", "duplicates", "late", "not_pushed"):
+            assert push[key] == first["push"][key]  # type: ignore[index]
+        assert push["live_attacks_missed"] == [] and push["live_attacks"] >= 3
+        detect, alert = push["time_to_detect_seconds"], push["time_to_alert_seconds"]
+        assert 0 < detect["p50"] <= detect["p95"] <= alert["p95"]
+    streamed = datetime.fromisoformat(first["push"]["streamed_from"])  # type: ignore[index]
+    landed_streamed = sum(1 for _ in LandingZone(tmp_path / "a").iter_window_events(streamed, end))
+    assert first["push"]["events"] + first["push"]["not_pushed"] == landed_streamed  # type: ignore[index]
+
     # Alerts went to the stand-ins once: the second run, with fresh stand-ins, sent nothing.
     alerts = first["alerts"]
     assert isinstance(alerts, dict) and alerts["pending"] == 0
@@ -209,7 +227,9 @@ def test_the_demos_credentials_are_never_stored_by_dagster(
             snapshot = instance.get_job_snapshot(str(run.job_snapshot_id))
             stored += dg.serialize_value(snapshot) + json.dumps(run.run_config, default=str)
             stored += "".join(str(e.dagster_event) for e in instance.all_logs(run.run_id))
-    assert len(instance.get_runs()) == 2  # the pipeline and the monitor sync
+    jobs = sorted({run.job_name for run in instance.get_runs()})
+    # the pipeline, the monitor sync and the drains of the attacks played live
+    assert jobs == ["okta_aws_pipeline", "okta_log_stream_drain", "sync_detection_monitors"]
     assert "demo-credential-" not in stored
     assert "OKTA_PIPELINE_DEMO_OKTA_TOKEN" in stored  # the EnvVar, by name
     assert not any(name.startswith("OKTA_PIPELINE_DEMO_") for name in os.environ)

@@ -14,6 +14,12 @@ from typing import Any
 import dagster as dg
 
 from okta_pipeline.cli.demo_alerts import demo_destinations
+from okta_pipeline.cli.demo_push import (
+    demo_log_stream,
+    play_live_attacks,
+    push_summary,
+    stream_history,
+)
 from okta_pipeline.cli.demo_secrets import demo_secret
 from okta_pipeline.cli.local_instance import local_instance
 from okta_pipeline.cli.local_trail import demo_trail
@@ -51,6 +57,7 @@ from okta_pipeline.lib.detections.scoring import FoundEvidence, LabelledAttack, 
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.monitors.compile import pipeline_only_reason
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
+from okta_pipeline.lib.okta_simulator.log_stream import ExtendableSource
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
@@ -136,30 +143,41 @@ def run_demo(
             scenarios=SCENARIOS + CROSS_SOURCE_OKTA_SCENARIOS,
         )
         trail = SimulatedTrail(org)
-        app = build_app(options, source=org)
-        with SimulatorServer(app) as server, demo_trail(trail, start, end) as aws:
+        source = ExtendableSource(org)
+        app = build_app(options, source=source)
+        zone = LandingZone(landing_root)
+        with (
+            SimulatorServer(app) as server,
+            demo_trail(trail, start, end) as aws,
+            demo_log_stream(org, source) as push,
+        ):
+            app.log_streams = push.streamer
             if progress:
                 progress(
-                    f"Okta simulator (seed {seed}) on {server.base_url}; CloudTrail of the "
-                    f"simulated AWS accounts: {aws.delivery.objects} log files in "
-                    f"{aws.root} (a local S3 on {aws.endpoint_url}); running the "
-                    f"{AWS_PIPELINE_JOB} job for {start:%Y-%m-%d %H:%M} to "
-                    f"{end:%Y-%m-%d %H:%M} UTC"
+                    f"Okta simulator (seed {seed}) on {server.base_url}, streaming its log to a "
+                    f"local EventBridge bus and SQS queue ({push.aws.endpoint_url}); CloudTrail "
+                    f"of the simulated AWS accounts: {aws.delivery.objects} log files in "
+                    f"{aws.root} (a local S3 on {aws.endpoint_url})"
                 )
-            defs = demo_definitions(
-                {
-                    "okta": OktaResource(base_url=server.base_url, api_token=token_env),
-                    "landing": LandingZoneResource(root=str(landing_root)),
-                    "opensearch": opensearch,
-                    "detections": DetectionsResource(),
-                    "monitors": MonitorsResource(),
-                    "alerts": alerts,
-                    "cloudtrail": CloudTrailResource(
-                        root=aws.root, s3_endpoint_url=aws.endpoint_url
-                    ),
-                    "identity_link": IdentityLinkResource(),
-                }
-            )
+            streamed_from = stream_history(push, zone, start, end)
+            if progress:
+                minutes = int((end - streamed_from).total_seconds() // 60)
+                progress(
+                    f"Drained the log stream's last {minutes} minutes into the landing zone; "
+                    f"running the {AWS_PIPELINE_JOB} job for "
+                    f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+                )
+            resources: dict[str, Any] = {
+                "okta": OktaResource(base_url=server.base_url, api_token=token_env),
+                "landing": LandingZoneResource(root=str(landing_root)),
+                "opensearch": opensearch,
+                "detections": DetectionsResource(),
+                "monitors": MonitorsResource(),
+                "alerts": alerts,
+                "cloudtrail": CloudTrailResource(root=aws.root, s3_endpoint_url=aws.endpoint_url),
+                "identity_link": IdentityLinkResource(),
+            }
+            defs = demo_definitions(resources)
             result = defs.resolve_job_def(AWS_PIPELINE_JOB).execute_in_process(
                 tags={
                     "dagster/asset_partition_range_start": start.strftime(PARTITION_FORMAT),
@@ -169,6 +187,18 @@ def run_demo(
                 run_config=QUIET,
                 raise_on_error=True,
             )
+            if progress:
+                progress("Playing a few attacks live through the log stream")
+            play_live_attacks(
+                push,
+                org,
+                resources,
+                instance,
+                lambda detection, uuids: _has_finding(
+                    opensearch.client(), opensearch.findings_prefix, detection, uuids
+                ),
+            )
+            pushed = push_summary(push, zone, end)
     if progress:
         progress("Syncing the detection catalog to OpenSearch Alerting monitors")
     synced = defs.resolve_job_def(MONITORS_JOB).execute_in_process(
@@ -176,7 +206,6 @@ def run_demo(
     )
     monitors = synced.asset_materializations_for_node("detection_monitors")[0].metadata
     totals = run_totals(instance, result.run_id)
-    zone = LandingZone(landing_root)
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     client = opensearch.client()
     prefix = opensearch.index_prefix
@@ -261,6 +290,7 @@ def run_demo(
             }
             for r in results
         ],
+        "push": pushed,
         "alerts": {
             key: int(totals[f"alerts_{key}"])
             for key in ("jira_created", "jira_commented", "slack_sent", "pending")
@@ -346,6 +376,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"  Landed: {landing['events']} events ({landing['new_events']} new this run), a "
         f"gzipped JSON Lines file per window under {landing['files']}/"
     )
+    print(_push_line(summary["push"]))
     print(
         "  Injected attacks (events): "
         + ", ".join(f"{name} {count}" for name, count in summary["truth"].items())
@@ -388,6 +419,24 @@ def _demo(args: argparse.Namespace) -> int:
         "partitions and checks in the Dagster UI, run: make ui"
     )
     return 0
+
+
+def _push_line(push: dict[str, Any]) -> str:
+    detect, alert = push["time_to_detect_seconds"], push["time_to_alert_seconds"]
+    timed = len(push["live_attacks_missed"])
+    live = (
+        f"{push['live_attacks'] - timed} of {push['live_attacks']} attacks played live found "
+        f"{detect['p50']} s (p50) / {detect['p95']} s (p95) after their last event, alerted "
+        f"{alert['p95']} s (p95) after it, by drain runs started as soon as the queue held "
+        "messages"
+        if detect["p50"] is not None
+        else f"none of the {push['live_attacks']} attacks played live was found in time"
+    )
+    return (
+        f"  Log stream since {push['streamed_from']}: {push['events']} events pushed "
+        f"({push['duplicates']} delivered twice, {push['late']} after their window closed), "
+        f"{push['by_both']} also polled, {push['not_pushed']} came by polling only; {live}"
+    )
 
 
 def opensearch_cloudtrail_pattern(summary: dict[str, Any]) -> str:
@@ -455,6 +504,25 @@ def _findings_between(
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
     )
     return [FoundEvidence.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
+
+
+def _has_finding(client: Any, prefix: str, detection: str, uuids: set[str]) -> bool:
+    """Whether a finding of `detection` holds any of `uuids` as evidence."""
+    response = client.count(
+        index=daily_indices(prefix),
+        body={
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"detection.id": detection}},
+                        {"terms": {"evidence.uuids": sorted(uuids)}},
+                    ]
+                }
+            }
+        },
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    return int(response["count"]) > 0
 
 
 def _documents_between(
