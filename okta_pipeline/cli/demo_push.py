@@ -9,7 +9,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from okta_pipeline.defs.okta.log_stream import log_stream_drain_job
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
 from okta_pipeline.lib.log_stream import drain_queue, queue_depth
 from okta_pipeline.lib.log_stream.drain import pushed_uuids
-from okta_pipeline.lib.okta_simulator.log_stream import ExtendableSource, LogStreamer
+from okta_pipeline.lib.okta_simulator.log_stream import ExtendableSource, LogStreamer, StreamStats
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg, StoredEvent
 from okta_pipeline.lib.standins.log_stream_aws import LocalLogStreamAws
@@ -43,6 +43,8 @@ class PushDemo:
     stream: LocalLogStream
     source: ExtendableSource
     streamed_from: datetime | None = None
+    history: StreamStats | None = None
+    """The stream's counts once the history was streamed (before the live attacks)."""
     finding_seconds: list[float] = field(default_factory=list)
     alert_seconds: list[float] = field(default_factory=list)
     live_missed: list[str] = field(default_factory=list)
@@ -77,6 +79,9 @@ def stream_history(push: PushDemo, zone: LandingZone, start: datetime, end: date
         moment = min(stop, moment + DRAIN_EVERY_MS)
         push.streamer.deliver_until(moment)
         drain_queue(sqs, push.aws.queue_url, zone, wait_seconds=0)
+    push.history = replace(
+        push.streamer.stats, dropped_uuids=set(push.streamer.stats.dropped_uuids)
+    )
     return begin
 
 
@@ -139,7 +144,7 @@ def push_summary(push: PushDemo, zone: LandingZone, end: datetime) -> dict[str, 
         pushed |= pushed_uuids(zone, moment)
         landed |= {e["uuid"] for e in zone.read_window(moment)}
         moment += WINDOW
-    stats = push.streamer.stats
+    stats = push.history or push.streamer.stats
     return {
         "streamed_from": begin.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "events": len(pushed),
