@@ -14,7 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import backfill, cloudtrail, detection, extraction, loading, noise, scaling
+from bench import (
+    backfill,
+    cloudtrail,
+    detection,
+    extraction,
+    loading,
+    noise,
+    scaling,
+    time_to_detect,
+)
 from okta_pipeline.lib.cluster_endpoint import describe_components
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
@@ -68,6 +77,11 @@ def run_all(
                 detection.render,
             ),
             ("noise", lambda: noise.run(client, quick), noise.render),
+            (
+                "time_to_detect",
+                lambda: time_to_detect.run(client, endpoint.url, quick, root),
+                time_to_detect.render,
+            ),
         ]
         for name, measure, render in scenarios:
             progress(f"[bench] {name} ...")
