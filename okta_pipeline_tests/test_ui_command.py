@@ -1,5 +1,6 @@
 """`okta-pipeline ui` stops within 15 seconds of Ctrl-C, even with a run blocked on an Okta that
-stopped answering, and the run is recorded as ended rather than left running."""
+stopped answering, and the run is recorded as ended rather than left running; its simulated
+org streams its log to a local queue that the definitions drain."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
+from okta_pipeline.cli.ui_command import local_services
+from okta_pipeline.definitions import build_definitions
+from okta_pipeline.defs.deployment import DeploymentSettings
+from okta_pipeline.defs.okta.log_stream import LogStreamResource, log_stream_queue_sensor
+from okta_pipeline.lib.landing import LandingZone
+from okta_pipeline.lib.log_stream import drain_queue, queue_depth
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline_tests.okta.helpers import PARTITION_FORMAT, recent_window
 from okta_pipeline_tests.ui.dagster_ui import RunningUi, running_ui
@@ -119,3 +127,43 @@ def _launched(ui: RunningUi, partition: str) -> str:
             return str(launched["run"]["runId"])
         assert time.monotonic() < deadline, f"the code location did not load: {launched}"
         time.sleep(0.5)
+
+
+def test_the_uis_simulated_org_streams_its_log_and_the_definitions_drain_it(
+    opensearch_endpoint: OpenSearchSettings, tmp_path: Path
+) -> None:
+    environ = {
+        "OPENSEARCH_URL": opensearch_endpoint.url,
+        "OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://a-trail-not-read-here",  # no local trail
+        "OKTA_PIPELINE_LANDING_ROOT": str(tmp_path / "landing"),
+    }
+    started = time.time()
+    with local_services(environ, seed=5, events_per_minute=600) as env:
+        settings = DeploymentSettings.from_environment(env)
+        assert settings.log_stream_queue_url and settings.log_stream_dead_letter_queue_url
+        defs = build_definitions(settings)
+        assert defs.resolve_sensor_def(log_stream_queue_sensor.name) is not None
+        resource = LogStreamResource(
+            queue_url=env["OKTA_PIPELINE_LOG_STREAM_QUEUE_URL"],
+            endpoint_url=env["OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL"],
+            wait_seconds=0,
+        )
+        sqs = resource.sqs()
+        deadline = time.monotonic() + 30
+        while not queue_depth(sqs, resource.queue_url):
+            assert time.monotonic() < deadline, "nothing was streamed to the queue in 30 s"
+            time.sleep(0.5)
+        with (
+            dg.instance_for_test() as instance,
+            dg.build_sensor_context(instance=instance, resources={"log_stream": resource}) as ctx,
+        ):
+            request = log_stream_queue_sensor(ctx)
+        assert isinstance(request, dg.RunRequest)
+        zone = LandingZone(tmp_path / "landing")
+        report = drain_queue(sqs, resource.queue_url, zone, wait_seconds=0)
+    # what was streamed was published while the UI ran: live, not history
+    assert report.events > 0 and report.rejected == {}
+    landed = [e for w in sorted(report.windows) for e in zone.read_window(w)]
+    assert landed and all(
+        datetime.fromisoformat(e["published"]).timestamp() >= started - 1 for e in landed
+    )

@@ -17,11 +17,13 @@ from pathlib import Path
 from types import FrameType
 
 from okta_pipeline.cli.local_instance import local_dagster_home
+from okta_pipeline.cli.local_log_stream import local_log_stream, streaming_live
 from okta_pipeline.cli.local_trail import live_trail, placeholder_credentials
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.lib.aws_simulator.scenarios import CROSS_SOURCE_OKTA_SCENARIOS
 from okta_pipeline.lib.aws_simulator.trail import SimulatedTrail
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
+from okta_pipeline.lib.okta_simulator.log_stream import ExtendableSource
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
@@ -41,8 +43,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="open the Dagster UI on the project's local instance (where the demo's runs are)",
         description="Runs `dagster dev -w workspace.yaml` on the local Dagster instance "
         "(.dagster_home, or DAGSTER_HOME), with the local OpenSearch node unless OPENSEARCH_URL "
-        "is set, and a simulated Okta org unless OKTA_BASE_URL is set, whose AWS accounts' "
-        "CloudTrail is a local trail bucket unless OKTA_PIPELINE_CLOUDTRAIL_ROOT is set. "
+        "is set, and a simulated Okta org unless OKTA_BASE_URL is set, streaming its log to a "
+        "local EventBridge bus and SQS queue unless OKTA_PIPELINE_LOG_STREAM_QUEUE_URL is set, "
+        "whose AWS accounts' CloudTrail is a local trail bucket unless "
+        "OKTA_PIPELINE_CLOUDTRAIL_ROOT is set. "
         "Ctrl-C stops it all.",
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -97,9 +101,21 @@ def local_services(
         delay=options.persistence,
         scenarios=SCENARIOS + CROSS_SOURCE_OKTA_SCENARIOS,
     )
-    with SimulatorServer(build_app(options, source=org)) as server, ExitStack() as stack:
+    source = ExtendableSource(org)
+    app = build_app(options, source=source)
+    with SimulatorServer(app) as server, ExitStack() as stack:
         env.update(OKTA_BASE_URL=server.base_url, OKTA_API_TOKEN=token, OKTA_AUTH_METHOD="ssws")
         _progress(f"Okta: a simulated org (seed {seed}) on {server.base_url}")
+        if not env.get("OKTA_PIPELINE_LOG_STREAM_QUEUE_URL", "").strip():
+            stream = stack.enter_context(local_log_stream(source, seed, "okta-ui-log-stream"))
+            app.log_streams = stream.streamer
+            stack.enter_context(streaming_live(stream))
+            env.update(stream.environment())
+            _progress(
+                f"Okta's log stream: the org streams its events as they are published to a "
+                f"local EventBridge bus and SQS queue ({stream.aws.endpoint_url}); the "
+                "log_stream_queue_sensor drains them"
+            )
         if not env.get("OKTA_PIPELINE_CLOUDTRAIL_ROOT", "").strip():
             since = datetime.now(UTC) - LOCAL_TRAIL_HISTORY
             trail = stack.enter_context(live_trail(SimulatedTrail(org), since))

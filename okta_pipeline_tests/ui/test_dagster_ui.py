@@ -28,6 +28,7 @@ from okta_pipeline.cli.demo_alerts import CONFIGURING_VARIABLES
 from okta_pipeline.cli.demo_command import beside_index_prefix
 from okta_pipeline.defs.aws.freshness import cloudtrail_freshness_schedule
 from okta_pipeline.defs.okta.automation import automation_sensor
+from okta_pipeline.defs.okta.log_stream import log_stream_health_schedule, log_stream_queue_sensor
 from okta_pipeline.defs.opensearch.freshness import freshness_schedule
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.lib.monitors.sync import MonitorSync
@@ -136,9 +137,10 @@ def demo_in_ui(
     """The demo over two fixed hours, then `okta-pipeline ui` on its instance.
 
     The UI's code location writes to the default indices (okta-logs-*), not the demo's test
-    prefixes: so nothing runs there on its own (the automation sensor and the freshness
-    schedules are stopped before the daemon starts), and the only run the tests launch,
-    okta_system_log's backfill, writes to the landing zone alone."""
+    prefixes: so nothing runs there on its own (the automation sensor, the log stream's
+    sensor and the freshness and stream health schedules are stopped before the daemon
+    starts), and the only run the tests launch, okta_system_log's backfill, writes to the
+    landing zone alone."""
     tag = uuid.uuid4().hex[:8]
     logs, findings, ledger = f"test-ui-{tag}", f"test-ui-findings-{tag}", f"test-ui-ledger-{tag}"
     # Outside pytest's directories, whose path would show in the screenshots' landed files.
@@ -155,12 +157,21 @@ def demo_in_ui(
     start, end = weekday_noon_range(timedelta(hours=2))
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            # With CloudTrail named, the definitions list its freshness schedule too.
+            # With CloudTrail and a log stream named, the definitions list their sensor and
+            # schedules too.
             stopped = pool.submit(
                 stop_instigators,
-                {**env, "OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://stopped-before-the-ui"},
-                [automation_sensor.name],
-                [freshness_schedule.name, cloudtrail_freshness_schedule.name],
+                {
+                    **env,
+                    "OKTA_PIPELINE_CLOUDTRAIL_ROOT": "s3://stopped-before-the-ui",
+                    "OKTA_PIPELINE_LOG_STREAM_QUEUE_URL": "http://127.0.0.1:9/stopped-before",
+                },
+                [automation_sensor.name, log_stream_queue_sensor.name],
+                [
+                    freshness_schedule.name,
+                    cloudtrail_freshness_schedule.name,
+                    log_stream_health_schedule.name,
+                ],
             )
             summary = run_demo(
                 env,
@@ -311,12 +322,15 @@ def test_a_backfill_launched_from_the_ui_completes(page: Page, demo_in_ui: DemoI
         sorted(counts) == keys and all(count > 0 for count in counts.values()),
         f"the backfilled windows' row counts: {counts}",
     )
-    # Nothing else ran in the UI: the demo's two runs, and the backfill's.
+    # Nothing else ran in the UI: the demo's runs (its live attacks' drains among them, which
+    # no sensor launched), and the backfill's.
     runs = demo_in_ui.ui.graphql(RUNS)["runsOrError"]["results"]
-    others = [
+    demos = ("okta_aws_pipeline", "sync_detection_monitors", "okta_log_stream_drain")
+    sensed = [r for r in runs if any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
+    others = sensed + [
         run
         for run in runs
-        if run["jobName"] not in ("okta_aws_pipeline", "sync_detection_monitors")
+        if run["jobName"] not in demos
         and {"key": "dagster/backfill", "value": backfill} not in run["tags"]
     ]
     page.check(others == [], f"runs neither the demo's nor the backfill's: {others}")
