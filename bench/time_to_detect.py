@@ -17,14 +17,12 @@ import random
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +31,13 @@ from opensearchpy import OpenSearch
 
 from bench.measure import table
 from bench.ttd_definitions import SLACK_CHANNEL
+from okta_pipeline.cli.demo_push import quantiles
 from okta_pipeline.cli.local_log_stream import local_log_stream, streaming_live
 from okta_pipeline.lib.okta_simulator.factory import SimulatorOptions, build_app
 from okta_pipeline.lib.okta_simulator.log_stream import ExtendableSource, LogStreamer
 from okta_pipeline.lib.okta_simulator.scenarios import SCENARIOS
 from okta_pipeline.lib.okta_simulator.server import SimulatorServer
-from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg, StoredEvent
+from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline.lib.standins.slack import SlackStandIn
 
@@ -236,11 +235,7 @@ def _play(
         now_ms = int(time.time() * 1000)
         rng = random.Random(f"ttd:{n}:{now_ms}")  # noqa: S311 - not a secret
         events = scenario.build(rng, org.directory, now_ms)
-        for offset, event in enumerate(events):
-            published = now_ms + offset * 200
-            event["published"] = _iso_ms(published)
-            source.append(StoredEvent(published, event["uuid"], published, event))
-        last = (now_ms + (len(events) - 1) * 200) / 1000
+        last = source.publish(events, now_ms, 200) / 1000
         uuids = {e["uuid"] for e in events}
         attacks.append(
             Attack(scenario.name, scenario.detected_by, last, uuids, tuple(s.name for s in sides))
@@ -304,11 +299,11 @@ def _side_result(attacks: list[Attack], side: str) -> dict[str, Any]:
     attacks = [a for a in attacks if side in a.sides and a.scenario != DEACTIVATED]
     found = [a.found[side] - a.published for a in attacks if side in a.found]
     alerted = [a.alerted[side] - a.published for a in attacks if side in a.alerted]
+    to_finding, to_alert = quantiles(found), quantiles(alerted)
     return {
-        "p50": _quantile(found, 0.5),
-        "p95": _quantile(found, 0.95),
-        "alert_p50": _quantile(alerted, 0.5),
-        "alert_p95": _quantile(alerted, 0.95),
+        **to_finding,
+        "alert_p50": to_alert["p50"],
+        "alert_p95": to_alert["p95"],
         "not_found": [a.scenario for a in attacks if side not in a.found],
         "not_alerted": [a.scenario for a in attacks if side not in a.alerted],
     }
@@ -345,16 +340,6 @@ def _deactivation_result(attacks: list[Attack]) -> dict[str, Any] | None:
     }
 
 
-def _quantile(values: list[float], q: float) -> float | None:
-    """Nearest rank; None when nothing was measured."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    if q == 0.5:
-        return round(statistics.median(ordered), 1)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
-
-
 def _drop(client: OpenSearch, prefixes: list[str]) -> None:
     for prefix in prefixes:
         drop_prefix(client, prefix)
@@ -362,11 +347,6 @@ def _drop(client: OpenSearch, prefixes: list[str]) -> None:
         client.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
         client.indices.delete_index_template(name=findings, params={"ignore": 404})
         client.indices.delete(index=f"{prefix}-ledger", params={"ignore_unavailable": "true"})
-
-
-def _iso_ms(published_ms: int) -> str:
-    moment = datetime.fromtimestamp(published_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{published_ms % 1000:03d}Z"
 
 
 def render(result: dict[str, Any]) -> str:

@@ -151,7 +151,9 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
         assert push["by_both"] == push["events"] > 0
         for key in ("events", "duplicates", "late", "not_pushed"):
             assert push[key] == first["push"][key]  # type: ignore[index]
+        # the stream is best effort: an attack it dropped whole is polling's to find
         assert push["live_attacks_missed"] == [] and push["live_attacks"] >= 3
+        assert len(push["live_attacks_dropped"]) < push["live_attacks"]
         detect, alert = push["time_to_detect_seconds"], push["time_to_alert_seconds"]
         assert 0 < detect["p50"] <= detect["p95"] <= alert["p95"]
     streamed = datetime.fromisoformat(first["push"]["streamed_from"])  # type: ignore[index]

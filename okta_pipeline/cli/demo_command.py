@@ -189,13 +189,14 @@ def run_demo(
             )
             if progress:
                 progress("Playing a few attacks live through the log stream")
+            findings_client = opensearch.client()
             play_live_attacks(
                 push,
                 org,
                 resources,
                 instance,
                 lambda detection, uuids: _has_finding(
-                    opensearch.client(), opensearch.findings_prefix, detection, uuids
+                    findings_client, opensearch.findings_prefix, detection, uuids
                 ),
             )
             pushed = push_summary(push, zone, end)
@@ -426,9 +427,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _push_line(push: dict[str, Any]) -> str:
     detect, alert = push["time_to_detect_seconds"], push["time_to_alert_seconds"]
-    timed = len(push["live_attacks_missed"])
+    missed = len(push["live_attacks_missed"]) + len(push["live_attacks_dropped"])
+    dropped = (
+        f" ({len(push['live_attacks_dropped'])} dropped by the stream, left to polling)"
+        if push["live_attacks_dropped"]
+        else ""
+    )
     live = (
-        f"{push['live_attacks'] - timed} of {push['live_attacks']} attacks played live found "
+        f"{push['live_attacks'] - missed} of {push['live_attacks']} attacks played live{dropped} "
+        "found "
         f"{detect['p50']} s (p50) / {detect['p95']} s (p95) after their last event, alerted "
         f"{alert['p95']} s (p95) after it, by drain runs started as soon as the queue held "
         "messages"

@@ -77,6 +77,16 @@ class ExtendableSource:
             self._extra.append(stored)
             self._extra.sort(key=lambda s: s.sort_key)
 
+    def publish(self, events: list[dict[str, Any]], at_ms: int, step_ms: int) -> int:
+        """Log `events` as published from `at_ms`, `step_ms` apart (persisted at once);
+        return the last one's `published` in epoch milliseconds."""
+        published = at_ms
+        for n, event in enumerate(events):
+            published = at_ms + n * step_ms
+            event["published"] = format_published(published)
+            self.append(StoredEvent(published, event["uuid"], published, event))
+        return published
+
     def published_between(self, start_ms: int, end_ms: int) -> Iterator[StoredEvent]:
         with self._lock:
             extra = [s for s in self._extra if start_ms <= s.published_ms < end_ms]
