@@ -68,6 +68,8 @@ class Attack:
     """The sides that should find it."""
     found: dict[str, float] = field(default_factory=dict)
     """Side (push, poll) -> when its finding was first searchable there."""
+    dropped_from: list[str] = field(default_factory=list)
+    """The sides that never received any of its events (so were not meant to find it)."""
     finding_ids: dict[str, set[str]] = field(default_factory=dict)
     alerted: dict[str, float] = field(default_factory=dict)
 
@@ -77,6 +79,8 @@ class Side:
     name: str
     prefix: str
     slack: SlackStandIn
+    dropped: set[str] = field(default_factory=set)
+    """Uuids its ingestion never received (the best-effort stream's drops, for push)."""
     seen_messages: int = 0
     posted_at: dict[str, float] = field(default_factory=dict)
     """Finding id -> when its Slack message was first seen."""
@@ -104,6 +108,7 @@ def run(client: OpenSearch, opensearch_url: str, quick: bool, root: Path) -> dic
                 name,
                 f"bench-ttd-{name}-{tag}",
                 stack.enter_context(SlackStandIn(slack_token, SLACK_CHANNEL)),
+                stream.streamer.stats.dropped_uuids if name == "push" else set(),
             )
             for name in names
         ]
@@ -249,6 +254,10 @@ def _watch(attacks: list[Attack], client: OpenSearch, sides: list[Side], deadlin
     and alerted on each side meant to find it, or the deadline."""
     while True:
         for side in sides:
+            for attack in attacks:
+                if side.name in attack.sides and attack.uuids <= side.dropped:
+                    attack.sides = tuple(n for n in attack.sides if n != side.name)
+                    attack.dropped_from.append(side.name)
             _observe(side, attacks, client)
         done = all(len(a.alerted) == len(a.sides) for a in attacks)
         if done or time.monotonic() >= deadline:
@@ -296,6 +305,7 @@ def _observe(side: Side, attacks: list[Attack], client: OpenSearch) -> None:
 
 
 def _side_result(attacks: list[Attack], side: str) -> dict[str, Any]:
+    dropped = sum(1 for a in attacks if side in a.dropped_from)
     attacks = [a for a in attacks if side in a.sides and a.scenario != DEACTIVATED]
     found = [a.found[side] - a.published for a in attacks if side in a.found]
     alerted = [a.alerted[side] - a.published for a in attacks if side in a.alerted]
@@ -306,6 +316,7 @@ def _side_result(attacks: list[Attack], side: str) -> dict[str, Any]:
         "alert_p95": to_alert["p95"],
         "not_found": [a.scenario for a in attacks if side not in a.found],
         "not_alerted": [a.scenario for a in attacks if side not in a.alerted],
+        "dropped_by_stream": dropped,
     }
 
 
