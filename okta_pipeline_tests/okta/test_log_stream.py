@@ -294,10 +294,20 @@ def test_bodies_that_are_not_okta_events_are_set_aside_with_their_reason_and_the
     assert queue_depth(sqs, aws.queue_url) == 0  # set aside, then deleted
 
 
+def quietest_recent_window(span: timedelta) -> tuple[datetime, datetime]:
+    """The latest Sunday 03:00 UTC range: the simulated org's fewest events, whatever the clock."""
+    now = datetime.now(UTC) - timedelta(hours=3)
+    start = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    start -= timedelta(days=(start.weekday() - 6) % 7)
+    if start + span > now:
+        start -= timedelta(days=7)
+    return start, start + span
+
+
 def test_two_failed_deliveries_deactivate_the_stream_and_polling_finds_its_lifecycle_event(
     aws: LocalLogStreamAws,
 ) -> None:
-    start, end = recent_window(hours_ago=3, span=timedelta(minutes=10))
+    start, end = quietest_recent_window(span=timedelta(minutes=10))
     source = ExtendableSource(SimulatedOrg(seed=53, events_per_minute=20))
     streamer = LogStreamer(
         source,
@@ -308,7 +318,10 @@ def test_two_failed_deliveries_deactivate_the_stream_and_polling_finds_its_lifec
     with running_simulator(source=source) as (app, base_url):
         app.log_streams = streamer
         stream = create_stream(base_url)
-        streamer.deliver_until(ms(start) + 2 * MINUTE_MS)
+        # Okta delivers as it goes: one PutEvents per step that has something due, so two
+        # failures need two steps with events even at the simulated org's quietest hour
+        for step_ms in range(ms(start), ms(start) + 5 * MINUTE_MS, 15_000):
+            streamer.deliver_until(step_ms)
         answer = httpx.get(
             f"{base_url}/api/v1/logStreams/{stream['id']}",
             headers={"Authorization": f"SSWS {TOKEN}"},
