@@ -25,7 +25,7 @@ from okta_pipeline.defs.alerts.assets import alert_deliveries
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.assets import okta_detections
 from okta_pipeline.defs.detections.resources import DetectionsResource
-from okta_pipeline.defs.okta.assets import okta_system_log
+from okta_pipeline.defs.okta.assets import PUSH_AND_POLLING, okta_system_log
 from okta_pipeline.defs.okta.log_stream import (
     LogStreamResource,
     log_stream_dead_letters,
@@ -56,7 +56,7 @@ from okta_pipeline.lib.standins.s3 import moto_endpoint
 from okta_pipeline.lib.standins.slack import SlackStandIn
 from okta_pipeline_tests.detections.example_events import example_events
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
-from okta_pipeline_tests.run_results import window_metadata
+from okta_pipeline_tests.run_results import check_results
 
 MINUTE_MS = 60_000
 STREAM = {
@@ -162,13 +162,17 @@ def test_every_streamed_event_is_indexed_once_whatever_the_stream_dropped_double
                 tags=range_tags(start, end),
             )
             assert polled.success
-            # each window says what push and polling saw that the other did not
-            compared = window_metadata(polled, "okta_system_log").values()
-            assert sum(m["polled_not_pushed"] for m in compared) == len(
+            # each window's check says what push and polling saw that the other did not
+            agree = check_results(polled)[PUSH_AND_POLLING]
+            assert agree.passed and len(agree.by_window) == len(list(windows(start, end)))
+            compared = [e.metadata for e in agree.by_window.values()]
+            assert sum(m["polled_not_pushed"].value for m in compared) == len(
                 expected & stats.dropped_uuids
             )
-            assert sum(m["pushed_not_polled"] for m in compared) == 0
-            assert sum(m["pushed_events"] for m in compared) == len(expected - stats.dropped_uuids)
+            assert sum(m["pushed_not_polled"].value for m in compared) == 0
+            assert sum(m["pushed_events"].value for m in compared) == len(
+                expected - stats.dropped_uuids
+            )
             landed = landed_uuids(zone, start, end)
             assert len(landed) == len(set(landed)) and set(landed) == expected
             versions = {w: zone.window_version(w) for w in windows(start, end)}
@@ -185,6 +189,45 @@ def test_every_streamed_event_is_indexed_once_whatever_the_stream_dropped_double
             assert indexed_versions(opensearch, prefix) == documents
         finally:
             drop_prefix(opensearch, prefix)
+
+
+def test_an_event_streamed_before_okta_made_it_queryable_is_landed_and_its_window_warns(
+    tmp_path: Path, aws: LocalLogStreamAws
+) -> None:
+    start, end = recent_window(hours_ago=3, span=WINDOW)
+    source = ExtendableSource(SimulatedOrg(seed=61, events_per_minute=10))
+    created = next(d for d in load_catalog() if d.id == "okta_log_stream_disabled").examples[1]
+    (unqueryable,) = example_events(created, start + timedelta(minutes=1), "not yet queryable")
+    published = ms(start + timedelta(minutes=1))
+    source.append(
+        StoredEvent(published, unqueryable["uuid"], ms(datetime.now(UTC)) + 3_600_000, unqueryable)
+    )
+    streamer = streamer_for(
+        aws, source, ms(start), DeliveryFaults(drop_fraction=0, duplicate_fraction=0)
+    )
+    streamer.create(STREAM, "http://simulator")
+    streamer.deliver_until(ms(end) + 10_000)
+    zone = LandingZone(tmp_path / "landing")
+    drain_queue(aws.client("sqs"), aws.queue_url, zone, wait_seconds=0)
+
+    with running_simulator(source=source) as (_, base_url):
+        polled = dg.materialize(
+            [okta_system_log],
+            resources={
+                "okta": OktaResource(base_url=base_url, api_token=TOKEN),
+                "landing": LandingZoneResource(root=str(tmp_path / "landing")),
+            },
+            tags=range_tags(start, end),
+        )
+    assert polled.success
+    agree = check_results(polled)[PUSH_AND_POLLING]
+    (window,) = agree.by_window
+    assert window == start.strftime("%Y-%m-%d-%H:%M")
+    assert not agree.passed and agree.severity == dg.AssetCheckSeverity.WARN
+    assert agree.metadata["pushed_not_polled"].value == 1
+    assert agree.metadata["polled_not_pushed"].value == 0
+    assert "re-fetch the window later" in agree.description
+    assert unqueryable["uuid"] in landed_uuids(zone, start, end)  # landed from the stream
 
 
 def windows(start: datetime, end: datetime) -> Iterator[datetime]:

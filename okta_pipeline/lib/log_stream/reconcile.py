@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,17 +28,39 @@ class PolledUuids:
                 self.by_window.setdefault(window_start(moment), set()).add(OKTA_EVENT.key(event))
             yield event
 
-    def compared_with_push(self, zone: LandingZone, window: datetime) -> dict[str, int]:
-        """For a window the log stream delivered to: how many events it pushed, how many of
-        those polling did not return (yet), and how many polling returned that the stream never
-        delivered (it is best effort). Nothing for a window without push receipts."""
+    def compared_with_push(self, zone: LandingZone, window: datetime) -> PushComparison | None:
+        """For a window the log stream delivered to, what it and this fetch each saw that the
+        other did not; None for a window without push receipts."""
         receipts = receipts_zone(zone)
         if not receipts.has_window(window):
-            return {}
+            return None
         pushed = {str(r["uuid"]) for r in receipts.read_window(window)}
         polled = self.by_window.get(window, set())
+        return PushComparison(
+            pushed=len(pushed),
+            polled=len(polled),
+            pushed_not_polled=len(pushed - polled),
+            polled_not_pushed=len(polled - pushed),
+        )
+
+
+@dataclass(frozen=True)
+class PushComparison:
+    """One window as the log stream delivered it and as a polling fetch returned it.
+
+    `pushed_not_polled`: events the stream delivered that Okta's API did not return (yet): an
+    event not yet queryable, or a fetch that misses events. They are landed all the same.
+    `polled_not_pushed`: events the stream never delivered (it is best effort)."""
+
+    pushed: int
+    polled: int
+    pushed_not_polled: int
+    polled_not_pushed: int
+
+    def metadata(self) -> dict[str, int]:
         return {
-            "pushed_events": len(pushed),
-            "pushed_not_polled": len(pushed - polled),
-            "polled_not_pushed": len(polled - pushed),
+            "pushed_events": self.pushed,
+            "polled_events": self.polled,
+            "pushed_not_polled": self.pushed_not_polled,
+            "polled_not_pushed": self.polled_not_pushed,
         }
