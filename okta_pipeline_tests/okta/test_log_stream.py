@@ -18,7 +18,6 @@ from typing import Any
 
 import dagster as dg
 import httpx
-import pytest
 from opensearchpy import OpenSearch
 
 from okta_pipeline.defs.alerts.assets import alert_deliveries
@@ -51,62 +50,18 @@ from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg, StoredEvent
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
-from okta_pipeline.lib.standins.log_stream_aws import LocalLogStreamAws, create_log_stream_aws
-from okta_pipeline.lib.standins.s3 import moto_endpoint
+from okta_pipeline.lib.standins.log_stream_aws import LocalLogStreamAws
 from okta_pipeline.lib.standins.slack import SlackStandIn
 from okta_pipeline_tests.detections.example_events import example_events
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
+from okta_pipeline_tests.okta.log_stream_helpers import (
+    MINUTE_MS,
+    STREAM,
+    create_stream,
+    ms,
+    streamer_for,
+)
 from okta_pipeline_tests.run_results import check_results
-
-MINUTE_MS = 60_000
-STREAM = {
-    "type": "aws_eventbridge",
-    "name": "pipeline",
-    "settings": {
-        "accountId": "123456789012",
-        "eventSourceName": "okta-pipeline",
-        "region": "us-east-1",
-    },
-}
-
-
-@pytest.fixture(scope="module")
-def aws_endpoint() -> Iterator[str]:
-    with moto_endpoint() as endpoint_url:
-        yield endpoint_url
-
-
-@pytest.fixture
-def aws(aws_endpoint: str) -> LocalLogStreamAws:
-    """A bus, rule, queue and dead-letter queue of the test's own (2 s visibility)."""
-    return create_log_stream_aws(
-        aws_endpoint, name=f"okta-{uuid.uuid4().hex[:8]}", visibility_timeout_seconds=2
-    )
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def streamer_for(
-    aws: LocalLogStreamAws, source: ExtendableSource, at_ms: int, faults: DeliveryFaults
-) -> LogStreamer:
-    return LogStreamer(
-        source,
-        "dev-simulated",
-        connect=lambda _: EventBridgePublisher(aws.client("events"), aws.bus_name),
-        faults=faults,
-        seed=7,
-        clock_ms=lambda: at_ms,
-    )
-
-
-def create_stream(base_url: str) -> dict[str, Any]:
-    answer = httpx.post(
-        f"{base_url}/api/v1/logStreams", json=STREAM, headers={"Authorization": f"SSWS {TOKEN}"}
-    )
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
 
 
 def landed_uuids(zone: LandingZone, start: datetime, end: datetime) -> list[str]:

@@ -10,23 +10,28 @@ fetched it.
 """
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from okta_pipeline.defs.alerts.assets import deliver_findings
+from okta_pipeline.defs.alerts.assets import Delivered, deliver_findings
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
-from okta_pipeline.lib.detections.findings import ensure_findings_template
+from okta_pipeline.lib.detections.findings import (
+    Finding,
+    ensure_findings_template,
+    findings_index,
+    write_findings,
+)
 from okta_pipeline.lib.detections.revision import revise_findings
 from okta_pipeline.lib.landing.zone import WINDOW
 from okta_pipeline.lib.log_stream import OKTA_PARTNER_PREFIX, drain_queue, queue_depth
-from okta_pipeline.lib.log_stream.drain import receipts_zone
+from okta_pipeline.lib.log_stream.silence import SILENCE_MINUTES, judge_silence, silence_finding
 from okta_pipeline.lib.opensearch.bulk_loader import OKTA_LOGS, DeadLetters, load_windows
 from okta_pipeline.lib.opensearch.index_setup import ensure_template
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
@@ -38,9 +43,6 @@ IN_PROGRESS = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
-# The stream is silent when polling landed events this recently and the stream none of them.
-SILENCE = timedelta(minutes=10)
-SILENCE_MINUTES = int(SILENCE.total_seconds() // 60)
 
 
 class LogStreamResource(dg.ConfigurableResource):
@@ -58,6 +60,10 @@ class LogStreamResource(dg.ConfigurableResource):
         description="The envelope `source` of this org's events, e.g. aws.partner/okta.com/acme/",
     )
     wait_seconds: int = Field(default=1, ge=0, le=20, description="SQS long-poll wait")
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue_url.rstrip("/").rsplit("/", 1)[-1]
 
     def sqs(self) -> Any:
         if self.endpoint_url:
@@ -230,37 +236,57 @@ def log_stream_dead_letters(log_stream: LogStreamResource) -> dg.AssetCheckResul
     asset=okta_system_log,
     name="log_stream_delivering",
     description=f"Okta's log stream delivered events in the last {SILENCE_MINUTES} minutes"
-    " whenever polling landed some: silence means the stream was deactivated (Okta "
-    "does so after two failed deliveries) or the rule or queue is broken",
+    " whenever polling landed some. Silence means the stream was deactivated (Okta does so "
+    "after two failed deliveries) or the rule or queue is broken; it fails the check and "
+    "raises a finding, alerted once per silence through the findings' routing",
 )
-def log_stream_delivering(landing: LandingZoneResource) -> dg.AssetCheckResult:
+def log_stream_delivering(
+    landing: LandingZoneResource,
+    log_stream: LogStreamResource,
+    opensearch: OpenSearchResource,
+    alerts: AlertsResource,
+) -> dg.AssetCheckResult:
     zone = landing.zone()
-    receipts = receipts_zone(zone)
     now = datetime.now(UTC)
-    polled = pushed = 0
-    newest_receipt: str | None = None
-    moment = (now - SILENCE).replace(second=0, microsecond=0)
-    moment -= timedelta(minutes=moment.minute % 5)
-    while moment <= now:
-        polled += sum(1 for _ in zone.iter_window_lines(moment))
-        stamps = receipts.read_window(moment)
-        pushed += len(stamps)
-        newest_receipt = max([newest_receipt or "", *(str(s["received"]) for s in stamps)])
-        moment += WINDOW
+    silence = judge_silence(zone, now)
     metadata: dict[str, Any] = {
-        "landed_events": polled,
-        "pushed_events": pushed,
-        "last_received": newest_receipt or "none",
+        "landed_events": silence.landed,
+        "pushed_events": silence.pushed,
+        "last_received": silence.last_received or "none",
     }
-    if polled and not pushed:
-        return dg.AssetCheckResult(
-            passed=False,
-            description=f"{polled} events were landed in the last {SILENCE_MINUTES} minutes"
-            " and none came by the log stream: is it still ACTIVE in Okta (Reports > "
-            "Log Streaming)? Reactivate it; polling keeps the windows complete meanwhile",
-            metadata=metadata,
-        )
-    return dg.AssetCheckResult(passed=True, metadata=metadata)
+    if not silence.silent:
+        return dg.AssetCheckResult(passed=True, metadata=metadata)
+    finding = silence_finding(zone, log_stream.queue_name, silence, now)
+    delivered = raise_finding(opensearch, alerts, finding, now)
+    return dg.AssetCheckResult(
+        passed=False,
+        description=f"{silence.landed} events were landed in the last {SILENCE_MINUTES} minutes"
+        " and none came by the log stream: is it still ACTIVE in Okta (Reports > Log "
+        "Streaming)? Reactivate it; polling keeps the windows complete meanwhile. Finding "
+        f"{finding.id}: {delivered.report.summary()}",
+        metadata={
+            **metadata,
+            "silent_since": finding.window.isoformat(),
+            "finding_id": finding.id,
+        },
+    )
+
+
+def raise_finding(
+    opensearch: OpenSearchResource, alerts: AlertsResource, finding: Finding, now: datetime
+) -> Delivered:
+    """Store a pipeline-health finding under its id and deliver its window's alerts (once)."""
+    client = opensearch.client()
+    ensure_findings_template(client, opensearch.findings_prefix, opensearch.replicas)
+    write_findings(
+        client,
+        opensearch.findings_prefix,
+        [finding],
+        evaluated_at=now,
+        logs_index=daily_indices(opensearch.index_prefix),
+    )
+    client.indices.refresh(index=findings_index(opensearch.findings_prefix, finding.window))
+    return deliver_findings(opensearch, alerts, finding.window, finding.window + WINDOW)
 
 
 log_stream_health_job = dg.define_asset_job(
