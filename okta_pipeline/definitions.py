@@ -49,6 +49,8 @@ from okta_pipeline.defs.opensearch.freshness import (
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.opensearch.retention import okta_index_retention
 from okta_pipeline.defs.partitions import PARTITIONS_START, five_minute_partitions
+from okta_pipeline.defs.sinks.assets import cloudtrail_lake_okta_events
+from okta_pipeline.defs.sinks.resources import CloudTrailLakeResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 
 
@@ -67,6 +69,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             okta_detections,
             detection_monitors,
             *(aws_assets() if settings.cloudtrail_root else [alert_deliveries]),
+            *([cloudtrail_lake_okta_events] if settings.cloudtrail_lake_channel_arn else []),
         ],
         asset_checks=[
             monitors_match_catalog,
@@ -110,6 +113,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             "detections": DetectionsResource(),
             **aws_resources(settings),
             **log_stream_resources(settings),
+            **sink_resources(settings),
             "monitors": monitors_resource(settings),
             "alerts": alerts_resource(settings),
         },
@@ -138,6 +142,19 @@ def aws_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableReso
     return {
         "cloudtrail": CloudTrailResource(root=settings.cloudtrail_root),
         "identity_link": IdentityLinkResource(),
+    }
+
+
+def sink_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableResource]:
+    """The destinations beside OpenSearch that are configured. Credentials come from the
+    environment: the run's task role on ECS."""
+    if not settings.cloudtrail_lake_channel_arn:
+        return {}
+    return {
+        "cloudtrail_lake": CloudTrailLakeResource(
+            channel_arn=settings.cloudtrail_lake_channel_arn,
+            endpoint_url=settings.cloudtrail_lake_endpoint_url,
+        )
     }
 
 

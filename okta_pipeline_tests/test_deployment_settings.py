@@ -124,6 +124,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         ("SLACK_DELIVERY", "email", "none, bot, webhook"),
         ("OKTA_PIPELINE_RECEIVER_URL", "alerts.example.com", "full URL"),
         ("JIRA_BASE_URL", "https://example.atlassian.net", "JIRA_PROJECT_KEY"),
+        ("OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN", "okta-channel", "list-channels"),
     ],
 )
 def test_a_bad_setting_names_the_variable_and_what_it_accepts(
@@ -197,3 +198,18 @@ def test_the_definitions_trust_the_configured_ca_bundle() -> None:
     resources = build_definitions(settings).resources or {}
     assert resources["opensearch"].ca_certs == "/etc/ssl/corp-ca.pem"
     assert (build_definitions(DeploymentSettings()).resources or {})["opensearch"].ca_certs is None
+
+
+def test_the_cloudtrail_lake_sink_is_in_the_definitions_only_when_its_channel_is_set() -> None:
+    def asset_keys(settings: DeploymentSettings) -> set[str]:
+        graph = build_definitions(settings).resolve_asset_graph()
+        return {key.to_user_string() for key in graph.get_all_asset_keys()}
+
+    assert "cloudtrail_lake_okta_events" not in asset_keys(DeploymentSettings())
+    channel = "arn:aws:cloudtrail:eu-west-1:123456789012:channel/okta"
+    with_sink = DeploymentSettings.from_environment(
+        {"OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN": channel}
+    )
+    assert "cloudtrail_lake_okta_events" in asset_keys(with_sink)
+    resource = build_definitions(with_sink).resources["cloudtrail_lake"]  # type: ignore[index]
+    assert resource.channel_arn == channel and resource.endpoint_url is None

@@ -96,6 +96,10 @@ locals {
     OKTA_PIPELINE_LOG_STREAM_DLQ_URL   = local.log_stream_enabled ? aws_sqs_queue.log_stream_dead_letters[0].url : ""
     # Only for a local stand-in of SQS; on AWS the SDK finds the regional endpoint.
     OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL = ""
+    # The CloudTrail Lake sink: its asset is in the definitions only when this is set; runs
+    # send with the run role's cloudtrail-lake-put policy (cloudtrail_lake.tf).
+    OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN  = var.cloudtrail_lake_channel_arn
+    OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL = ""
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME

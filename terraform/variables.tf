@@ -493,6 +493,17 @@ variable "okta_log_stream_event_source" {
   }
 }
 
+variable "cloudtrail_lake_channel_arn" {
+  type        = string
+  description = "A CloudTrail Lake channel (a custom integration's) that every landed Okta event is shipped to once, as an audit event; the run role may PutAuditEvents on it alone. Empty (the default): no CloudTrail Lake sink."
+  default     = ""
+
+  validation {
+    condition     = var.cloudtrail_lake_channel_arn == "" || can(regex("^arn:aws[-a-z]*:cloudtrail:[-a-z0-9]+:[0-9]{12}:channel/[-_A-Za-z0-9]+$", var.cloudtrail_lake_channel_arn))
+    error_message = "cloudtrail_lake_channel_arn must be a channel ARN, arn:aws:cloudtrail:<region>:<account>:channel/<id> (aws cloudtrail list-channels)."
+  }
+}
+
 variable "okta_log_stream_max_receives" {
   type        = number
   description = "Receives of one message before SQS moves it to the dead-letter queue (the log_stream_dead_letters check reports it, with how to redrive)."

@@ -25,6 +25,7 @@ from okta_pipeline.defs.partition_horizon import (
     fetchable_from,
     partition_count,
 )
+from okta_pipeline.lib.sinks.cloudtrail_lake import Channel
 
 FETCH_INTERVALS = (5, 10, 15, 20, 30, 60)
 PARTITIONS_START_VARIABLE = "OKTA_PIPELINE_PARTITIONS_START"
@@ -64,6 +65,11 @@ class DeploymentSettings:
     """That queue's dead-letter queue (OKTA_PIPELINE_LOG_STREAM_DLQ_URL)."""
     log_stream_endpoint_url: str | None = None
     """A local stand-in's endpoint for that queue (OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL)."""
+    cloudtrail_lake_channel_arn: str | None = None
+    """The CloudTrail Lake channel Okta's events are shipped to
+    (OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN); None: no CloudTrail Lake sink."""
+    cloudtrail_lake_endpoint_url: str | None = None
+    """A local stand-in's endpoint for that channel (OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL)."""
     partitions_start: datetime | None = None
     """The first five-minute window (OKTA_PIPELINE_PARTITIONS_START); None: the default,
     `default_partitions_start`. The partitions are built from it when `partitions.py` is
@@ -102,6 +108,13 @@ class DeploymentSettings:
                 f"OKTA_PIPELINE_CLOUDTRAIL_ROOT={self.cloudtrail_root!r} must be the trail "
                 "bucket as s3://<bucket> or s3://<bucket>/<prefix> (what AWSLogs/ lies under)"
             )
+        if self.cloudtrail_lake_channel_arn:
+            try:
+                Channel.parse(self.cloudtrail_lake_channel_arn)
+            except ValueError as error:
+                raise DeploymentSettingsError(
+                    f"OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN: {error}"
+                ) from None
         if self.receiver_url and not self.receiver_url.startswith(("https://", "http://")):
             raise DeploymentSettingsError(
                 f"OKTA_PIPELINE_RECEIVER_URL={self.receiver_url!r} must be the receiver's full "
@@ -152,6 +165,14 @@ class DeploymentSettings:
             ).strip()
             or None,
             log_stream_endpoint_url=environ.get("OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL", "").strip()
+            or None,
+            cloudtrail_lake_channel_arn=environ.get(
+                "OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN", ""
+            ).strip()
+            or None,
+            cloudtrail_lake_endpoint_url=environ.get(
+                "OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL", ""
+            ).strip()
             or None,
             alert_suppression_hours=_number(
                 environ,

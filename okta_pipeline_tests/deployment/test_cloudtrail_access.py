@@ -137,9 +137,12 @@ def test_the_access_goes_to_the_role_that_executes_runs(terraform: TerraformConf
     assert policy["policy"] == "${data.aws_iam_policy_document.cloudtrail_read[0].json}"
     # Outside cloudtrail.tf only the root is used: by the environment and an output.
     used = {
-        path.name: re.findall(r"\b(?:var|local|data\.\w+|aws_\w+)\.cloudtrail\w*", path.read_text())
+        # (the CloudTrail Lake sink is another service: cloudtrail_lake.tf, cloudtrail_lake_*)
+        path.name: re.findall(
+            r"\b(?:var|local|data\.\w+|aws_\w+)\.cloudtrail(?!_lake)\w*", path.read_text()
+        )
         for path in TERRAFORM_DIR.glob("*.tf")
-        if path.name not in ("cloudtrail.tf", "variables.tf")
+        if path.name not in ("cloudtrail.tf", "cloudtrail_lake.tf", "variables.tf")
     }
     assert {name: found for name, found in used.items() if found} == {
         "ecs.tf": ["local.cloudtrail_root"],

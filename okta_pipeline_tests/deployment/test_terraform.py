@@ -27,6 +27,7 @@ from okta_pipeline_tests.deployment.hcl import (
     validation_accepts,
 )
 
+CHANNEL_ARN = "arn:aws:cloudtrail:us-east-1:123456789012:channel/okta-pipeline"
 SECRET_WORDS = re.compile(r"password|token|secret|private_key|api_key|credential", re.IGNORECASE)
 # Arguments that would put a secret value into the state file; the write-only (_wo) forms don't.
 STATEFUL_SECRET_ARGUMENTS = {"secret_string", "secret_binary", "password", "master_user_password"}
@@ -215,6 +216,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
             log_stream_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/okta",
             log_stream_dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
         ),
+        DeploymentSettings(cloudtrail_lake_channel_arn=CHANNEL_ARN),
     ):
         wanted = env_var_names(build_definitions(settings).resources or {})
         assert "OKTA_BASE_URL" in wanted
@@ -243,6 +245,8 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_LOG_STREAM_QUEUE_URL",
         "OKTA_PIPELINE_LOG_STREAM_DLQ_URL",
         "OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL",
+        "OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN",
+        "OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -271,6 +275,8 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_LOG_STREAM_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/okta",
         "OKTA_PIPELINE_LOG_STREAM_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/okta-dlq",
         "OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN": CHANNEL_ARN,
+        "OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL": "http://127.0.0.1:5001",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())

@@ -205,7 +205,7 @@ def load_landed_range(
             _key(moment),
             {**record.metadata(), "sent_this_run": moment in sent, **sent.get(moment, {})},
         )
-        checks += _window_checks(
+        checks += window_checks(
             _key(moment), record, report.windows.get(moment), report.dead_letter_location
         )
     totals = {
@@ -222,11 +222,28 @@ def load_landed_range(
     yield from materialize_windows(context, checks)
 
 
-def _window_checks(
-    partition: str, record: WindowLoadRecord, load: WindowLoad | None, dead_letter_file: str | None
+@dataclass(frozen=True)
+class CheckWording:
+    """How a window's checks name what the destination stored and what a re-run will fix."""
+
+    stored: str = "documents"
+    not_taken: str = (
+        f"events were {RETRIES_EXHAUSTED}: materialize this window again once the cluster keeps up"
+    )
+    all_taken_check: str = ALL_INDEXED
+
+
+def window_checks(
+    partition: str,
+    record: WindowLoadRecord,
+    load: WindowLoad | None,
+    dead_letter_file: str | None,
+    wording: CheckWording = CheckWording(),
+    not_taken: str | None = None,
 ) -> list[WindowCheck]:
     """The load's three checks on one window; `load` is None for a window not sent again (its
-    last load was clean, its file and its documents unchanged since)."""
+    last load was clean, its file and its documents unchanged since). `not_taken` replaces the
+    wording's reason for events not stored (a refused credential, say)."""
     documents = record.documents
     mismatch = documents + record.dead_lettered != record.raw_events
     problems = dict(load.field_problems) if load else {}
@@ -237,22 +254,20 @@ def _window_checks(
         because = f" ({', '.join(f'{r}: {n}' for r, n in reasons.items())})" if reasons else ""
         not_indexed.append(f"{record.dead_lettered} items were dead-lettered{where}{because}")
     if record.failed:
-        not_indexed.append(
-            f"{record.failed} events were {RETRIES_EXHAUSTED}: materialize this window again "
-            "once the cluster keeps up"
-        )
+        not_indexed.append(f"{record.failed} {not_taken or wording.not_taken}")
     return [
         WindowCheck(
             PARITY,
             partition,
             passed=not mismatch,
-            description=f"{documents} documents and {record.dead_lettered} dead letters for "
-            f"{record.raw_events} landed items"
+            description=f"{documents} {wording.stored} and {record.dead_lettered} dead letters "
+            f"for {record.raw_events} landed items"
+            + (f": {record.failed} {not_taken}" if not_taken and record.failed else "")
             if mismatch
             else None,
             metadata={
                 "landed": record.raw_events,
-                "documents": documents,
+                wording.stored: documents,
                 "dead_lettered": record.dead_lettered,
             },
         ),
@@ -266,7 +281,7 @@ def _window_checks(
             metadata={"events_missing_fields": record.field_problems, "problems": problems},
         ),
         WindowCheck(
-            ALL_INDEXED,
+            wording.all_taken_check,
             partition,
             passed=not not_indexed,
             # Dead letters cannot be loaded by a re-run: a warning. Events the cluster

@@ -205,7 +205,7 @@ def load_windows(
     30 s, until they are taken, `max_retries` retries were made, or `retry_budget_seconds` were
     spent waiting on that chunk."""
     report = LoadReport(shape=source.shape)
-    policy = _RetryPolicy(max_retries, initial_backoff, retry_budget_seconds, sleep)
+    policy = RetryPolicy(max_retries, initial_backoff, retry_budget_seconds, sleep)
     indexed, shape = source, source.shape
 
     def actions() -> Iterator[_Action]:
@@ -220,19 +220,19 @@ def load_windows(
                     try:
                         event, source = orjson.loads(item), item.rstrip()
                     except orjson.JSONDecodeError:
-                        _dead_letter(report, dead_letters, load, "not JSON", item)
+                        dead_letter(report, dead_letters, load, "not JSON", item)
                         continue
                 else:
                     event = item
                     source = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
                 if not isinstance(event, dict):
-                    _dead_letter(report, dead_letters, load, "not a JSON object", source)
+                    dead_letter(report, dead_letters, load, "not a JSON object", source)
                     continue
                 placed = validate(event, shape)
                 if isinstance(placed, str):
                     report.field_problems[placed] += 1
                     load.field_problems[placed] += 1
-                    _dead_letter(report, dead_letters, load, placed, event)
+                    dead_letter(report, dead_letters, load, placed, event)
                     continue
                 if not isinstance(event.get(shape.type_field), str):
                     report.field_problems[f"missing {shape.type_field}"] += 1
@@ -240,7 +240,7 @@ def load_windows(
                 record_id, moment = placed
                 size = len(source.encode())
                 if size > max_event_bytes:
-                    _dead_letter(
+                    dead_letter(
                         report,
                         dead_letters,
                         load,
@@ -259,7 +259,7 @@ def load_windows(
 
 
 @dataclass(frozen=True)
-class _RetryPolicy:
+class RetryPolicy:
     max_retries: int
     initial_backoff: float
     budget_seconds: float
@@ -280,7 +280,7 @@ class _RetryPolicy:
 _FAILURES = threading.Lock()  # chunks are prepared on a worker thread: both threads record
 
 
-def _dead_letter(
+def dead_letter(
     report: LoadReport,
     dead_letters: DeadLetters,
     load: WindowLoad,
@@ -291,12 +291,12 @@ def _dead_letter(
         load.dead_lettered += 1
         load.dead_letter_reasons[reason] += 1
         report.dead_letter_reasons[reason] += 1
-        _add_example(report, event, reason)
+        add_example(report, event, reason)
         dead_letters.add(load.window, reason, event)
         report.dead_letter_location = dead_letters.location
 
 
-def _add_example(report: LoadReport, event: Event | str, reason: str) -> None:
+def add_example(report: LoadReport, event: Event | str, reason: str) -> None:
     if len(report.examples) >= MAX_EXAMPLES:
         return
     if isinstance(event, dict):
@@ -328,7 +328,7 @@ def _send(
     chunk_bytes: int,
     report: LoadReport,
     dead_letters: DeadLetters,
-    policy: _RetryPolicy,
+    policy: RetryPolicy,
 ) -> None:
     """Send the actions chunk by chunk, retrying what a chunk had refused before the next."""
     for chunk, body in _prepared_ahead(_chunks(actions, chunk_bytes)):
@@ -342,7 +342,7 @@ def _send(
         for action in pending:  # still refused after every retry: not the event's fault
             with _FAILURES:
                 action.load.failed += 1
-                _add_example(report, action.event, RETRIES_EXHAUSTED)
+                add_example(report, action.event, RETRIES_EXHAUSTED)
 
 
 def _send_chunk(
@@ -380,7 +380,7 @@ def _send_chunk(
                 retry.append(action)
             else:
                 reason = f"{error.get('type', 'rejected')} ({status}): {error.get('reason', '')}"
-                _dead_letter(report, dead_letters, action.load, reason[:300], action.event)
+                dead_letter(report, dead_letters, action.load, reason[:300], action.event)
     return retry
 
 

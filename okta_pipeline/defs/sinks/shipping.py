@@ -1,0 +1,181 @@
+"""Shipping landed windows to a sink, built like the OpenSearch range load: windows unchanged
+since their last clean shipment are skipped, the rest go through `ship_windows`, and each window
+gets its counts and the load's three checks on its own partition (accepted in place of
+documents)."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from okta_pipeline.defs.opensearch.range_load import (
+    PARITY,
+    REQUIRED_FIELDS,
+    CheckWording,
+    LoadConfig,
+    window_checks,
+)
+from okta_pipeline.defs.opensearch.window_loads import (
+    WindowLoadRecord,
+    last_loads,
+    unchanged_since_last_load,
+)
+from okta_pipeline.defs.partitions import PARTITION_FORMAT
+from okta_pipeline.defs.storage.resources import location_metadata
+from okta_pipeline.defs.window_results import (
+    WindowCheck,
+    WindowEvent,
+    add_window_metadata,
+    materialize_windows,
+    tag_run,
+    window_check_spec,
+)
+from okta_pipeline.lib.landing import WINDOW, LandingZone
+from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters
+from okta_pipeline.lib.sinks.model import Destination
+from okta_pipeline.lib.sinks.sent_ledger import SentLedger
+from okta_pipeline.lib.sinks.shipping import ship_windows
+
+ALL_ACCEPTED = "all_events_accepted"
+
+
+def sink_check_specs(asset: str, destination: str) -> list[dg.AssetCheckSpec]:
+    """The load's three checks, per window, for a sink."""
+    return [
+        window_check_spec(
+            PARITY,
+            asset,
+            f"Events {destination} accepted plus dead letters equal the events landed for the "
+            "window",
+            blocking=True,
+        ),
+        window_check_spec(
+            REQUIRED_FIELDS,
+            asset,
+            "Every event of the window has a string uuid, a parseable published and a string "
+            "eventType",
+        ),
+        window_check_spec(
+            ALL_ACCEPTED,
+            asset,
+            f"{destination} accepted every landed event of the window: events it refused for "
+            "what they are are dead-lettered with its reason (a warning); events it did not "
+            "take after every retry fail until a re-run sends them",
+        ),
+    ]
+
+
+def ship_landed_range(
+    context: dg.AssetExecutionContext,
+    config: LoadConfig,
+    destination: Destination,
+    label: str,
+    zone: LandingZone,
+) -> Iterator[WindowEvent]:
+    """Ship the run's windows of `zone` to `destination` (`label` names it in messages)."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    moments = [start + n * WINDOW for n in range(int((end - start) / WINDOW))]
+    versions = {moment: zone.window_version(moment) for moment in moments}  # before reading
+    ledger = SentLedger(zone, destination.name)
+    previous = (
+        {}
+        if config.reload_unchanged_windows
+        else last_loads(context.instance, context.asset_key, map(_key, moments))
+    )
+    skipped = {
+        moment: previous[_key(moment)]
+        for moment in moments
+        if _key(moment) in previous
+        and unchanged_since_last_load(
+            previous[_key(moment)], versions[moment], len(ledger.accepted(moment))
+        )
+    }
+    if skipped:
+        context.log.info(
+            f"{len(skipped)} of {len(moments)} windows are unchanged since {label} accepted "
+            "them all: not read again"
+        )
+    raw_counts: dict[datetime, int] = {}
+
+    def counted(moment: datetime) -> Iterator[str]:
+        raw_counts[moment] = 0
+        for line in zone.iter_window_lines(moment):
+            raw_counts[moment] += 1
+            yield line
+
+    def landed_windows() -> Iterator[tuple[datetime, Iterator[str]]]:
+        for moment in moments:
+            if moment not in skipped:
+                yield moment, counted(moment)
+
+    dead_letter_key = (
+        f"_dead_letter/{destination.name}/"
+        f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run.run_id[:8]}.jsonl.gz"
+    )
+    with zone.spooled(dead_letter_key) as spool:
+        dead_letters = DeadLetters(spool, location=zone.storage.location(dead_letter_key))
+        report = ship_windows(destination, landed_windows(), ledger, dead_letters)
+
+    wording = CheckWording(
+        stored="accepted",
+        not_taken=f"events were not accepted by {label} after every retry"
+        + (f" ({report.last_unavailable})" if report.last_unavailable else "")
+        + f": materialize this window again once {label} keeps up",
+        all_taken_check=ALL_ACCEPTED,
+    )
+    refused = (
+        f"events were not sent: {report.credentials_refused}"
+        if report.credentials_refused
+        else None
+    )
+    records: dict[datetime, WindowLoadRecord] = dict(skipped)
+    checks: list[WindowCheck] = []
+    for moment, load in report.windows.items():
+        records[moment] = WindowLoadRecord(
+            landed_version=versions[moment],
+            raw_events=raw_counts.get(moment, 0),
+            documents=load.indexed + load.unchanged,
+            dead_lettered=load.dead_lettered,
+            failed=load.failed,
+            field_problems=sum(load.field_problems.values()),
+        )
+    for moment, record in sorted(records.items()):
+        shipped = report.windows.get(moment)
+        add_window_metadata(
+            context,
+            _key(moment),
+            {
+                **record.metadata(),
+                "sent_this_run": shipped is not None,
+                "window_accepted_this_run": shipped.indexed if shipped else None,
+                "window_accepted_before": shipped.unchanged if shipped else None,
+                "window_bytes": shipped.bytes if shipped else None,
+                "dead_letter_file": location_metadata(report.dead_letter_location)
+                if shipped and shipped.dead_lettered and report.dead_letter_location
+                else None,
+            },
+        )
+        checks += window_checks(
+            _key(moment), record, shipped, report.dead_letter_location, wording, refused
+        )
+    totals = {
+        "accepted": report.accepted,
+        "already_accepted": sum(w.unchanged for w in report.windows.values()),
+        "dead_lettered": report.dead_lettered,
+        "failed": report.failed,
+        "windows_not_read_again": len(skipped),
+    }
+    context.log.info(
+        f"Shipped {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC to {label}: {totals}"
+    )
+    if report.credentials_refused:
+        context.log.error(report.credentials_refused)
+    elif report.dead_lettered or report.failed:
+        context.log.warning(report.summary())
+    tag_run(context, destination.name, totals)
+    yield from materialize_windows(context, checks)
+
+
+def _key(moment: datetime) -> str:
+    return moment.strftime(PARTITION_FORMAT)

@@ -1,0 +1,1 @@
+"""Destinations beside OpenSearch that landed windows are shipped to (CloudTrail Lake)."""

@@ -1,0 +1,182 @@
+"""Ship landed windows to a destination: what the bulk loader does for OpenSearch, for a
+destination that is not OpenSearch, with the same per-window accounting (`WindowLoad`: sent and
+accepted, already there, dead-lettered with the destination's reason, failed to be retried by a
+re-run).
+
+Events the sent ledger already holds are not sent again. Entries a batch refused as retryable
+(throttled, an internal failure) are retried with backoff; entries refused for what they are
+are dead-lettered with the destination's error code; an event the destination could never take
+(over its size limit, say) is dead-lettered before it is sent, never truncated. A refusal of
+the credentials stops the run's sending: every event not yet accepted counts as failed, and the
+message says which credential to fix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import chain
+
+import orjson
+
+from okta_pipeline.lib.landing.shapes import OKTA_EVENT
+from okta_pipeline.lib.opensearch.bulk_loader import (
+    RETRIES_EXHAUSTED,
+    DeadLetters,
+    LoadReport,
+    RetryPolicy,
+    WindowLoad,
+    add_example,
+    dead_letter,
+    validate,
+)
+from okta_pipeline.lib.sinks.model import (
+    Destination,
+    DestinationRefusedError,
+    DestinationUnavailableError,
+    Entry,
+    EntryRefusedError,
+    Event,
+)
+from okta_pipeline.lib.sinks.sent_ledger import SentLedger
+
+SEPARATOR_BYTES = 1  # the comma between two entries of a JSON array
+
+
+@dataclass
+class ShipReport(LoadReport):
+    """`WindowLoad.indexed` counts the events the destination accepted in this run and
+    `unchanged` those it had accepted before (the ledger's)."""
+
+    credentials_refused: str | None = None
+    last_unavailable: str | None = None
+    """The last whole-request failure, when one was retried."""
+
+    @property
+    def accepted(self) -> int:
+        return sum(w.indexed for w in self.windows.values())
+
+
+def ship_windows(
+    destination: Destination,
+    windows: Iterable[tuple[datetime, Iterator[str]]],
+    ledger: SentLedger,
+    dead_letters: DeadLetters,
+    policy: RetryPolicy | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ShipReport:
+    report = ShipReport(shape=OKTA_EVENT)
+    retries = policy or RetryPolicy(8, 0.5, 300.0, time.sleep)
+    for window, lines in windows:
+        load = report.windows.setdefault(window, WindowLoad(window))
+        already = ledger.accepted(window)
+        batch: list[Entry] = []
+        events: dict[str, Event] = {}
+        size = destination_overhead(destination)
+        for line in lines:
+            event = _parsed(line, report, dead_letters, load)
+            if event is None:
+                continue
+            uuid = str(event["uuid"])
+            if uuid in already or uuid in events:
+                load.unchanged += 1
+                continue
+            if report.credentials_refused:
+                load.failed += 1
+                continue
+            try:
+                entry = destination.entry(event, line)
+            except EntryRefusedError as refused:
+                dead_letter(report, dead_letters, load, f"{refused.code}: {refused.message}", event)
+                continue
+            if batch and (
+                len(batch) >= destination.max_entries
+                or size + SEPARATOR_BYTES + entry.size > destination.max_bytes
+            ):
+                _flush(
+                    destination, batch, events, load, report, ledger, dead_letters, retries, clock
+                )
+                batch, events, size = [], {}, destination_overhead(destination)
+            batch.append(entry)
+            events[uuid] = event
+            size += entry.size + SEPARATOR_BYTES
+            load.bytes += entry.size
+        if batch:
+            _flush(destination, batch, events, load, report, ledger, dead_letters, retries, clock)
+        load.finished = time.monotonic()
+    report.dead_letter_location = dead_letters.location if report.dead_lettered else None
+    return report
+
+
+def destination_overhead(destination: Destination) -> int:
+    return destination.batch_bytes([])
+
+
+def _parsed(
+    line: str, report: ShipReport, dead_letters: DeadLetters, load: WindowLoad
+) -> Event | None:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        dead_letter(report, dead_letters, load, "not JSON", line)
+        return None
+    if not isinstance(event, dict):
+        dead_letter(report, dead_letters, load, "not a JSON object", line)
+        return None
+    placed = validate(event)
+    if isinstance(placed, str):
+        report.field_problems[placed] += 1
+        load.field_problems[placed] += 1
+        dead_letter(report, dead_letters, load, placed, event)
+        return None
+    return event
+
+
+def _flush(
+    destination: Destination,
+    batch: list[Entry],
+    events: dict[str, Event],
+    load: WindowLoad,
+    report: ShipReport,
+    ledger: SentLedger,
+    dead_letters: DeadLetters,
+    policy: RetryPolicy,
+    clock: Callable[[], datetime],
+) -> None:
+    pending = batch
+    for delay in chain([0.0], policy.delays()):
+        if not pending:
+            return
+        if delay:
+            policy.sleep(delay)
+        try:
+            result = destination.send(pending)
+        except DestinationRefusedError as refused:
+            report.credentials_refused = str(refused)
+            load.failed += len(pending)
+            return
+        except DestinationUnavailableError as unavailable:
+            report.last_unavailable = str(unavailable)
+            continue
+        by_id = {entry.id: entry for entry in pending}
+        taken = [(i, by_id[i].published, d) for i, d in result.accepted.items() if i in by_id]
+        ledger.record(load.window, taken, clock())  # recorded before anything else is sent
+        load.indexed += len(taken)
+        retry: dict[str, Entry] = {}
+        for refusal in result.refused:
+            if refusal.id not in by_id:
+                continue
+            if refusal.retryable:
+                retry[refusal.id] = by_id[refusal.id]
+            else:
+                reason = f"{refusal.code}: {refusal.message}"[:300]
+                dead_letter(report, dead_letters, load, reason, events[refusal.id])
+        answered = set(result.accepted) | {r.id for r in result.refused}
+        # an entry the response does not mention was not taken: send it again
+        retry.update({e.id: e for e in pending if e.id not in answered})
+        pending = list(retry.values())
+    for entry in pending:
+        load.failed += 1
+        add_example(report, events[entry.id], report.last_unavailable or RETRIES_EXHAUSTED)
