@@ -49,8 +49,8 @@ from okta_pipeline.defs.opensearch.freshness import (
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.opensearch.retention import okta_index_retention
 from okta_pipeline.defs.partitions import PARTITIONS_START, five_minute_partitions
-from okta_pipeline.defs.sinks.assets import cloudtrail_lake_okta_events
-from okta_pipeline.defs.sinks.resources import CloudTrailLakeResource
+from okta_pipeline.defs.sinks.assets import cloudtrail_lake_okta_events, openobserve_okta_logs
+from okta_pipeline.defs.sinks.resources import CloudTrailLakeResource, OpenObserveResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 
 
@@ -70,6 +70,7 @@ def build_definitions(settings: DeploymentSettings) -> dg.Definitions:
             detection_monitors,
             *(aws_assets() if settings.cloudtrail_root else [alert_deliveries]),
             *([cloudtrail_lake_okta_events] if settings.cloudtrail_lake_channel_arn else []),
+            *([openobserve_okta_logs] if settings.openobserve_credentials != "none" else []),
         ],
         asset_checks=[
             monitors_match_catalog,
@@ -146,16 +147,27 @@ def aws_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableReso
 
 
 def sink_resources(settings: DeploymentSettings) -> dict[str, dg.ConfigurableResource]:
-    """The destinations beside OpenSearch that are configured. Credentials come from the
-    environment: the run's task role on ECS."""
-    if not settings.cloudtrail_lake_channel_arn:
-        return {}
-    return {
-        "cloudtrail_lake": CloudTrailLakeResource(
+    """The destinations beside OpenSearch that are configured. CloudTrail Lake's credentials
+    come from the environment (the run's task role on ECS); OpenObserve's are `EnvVar`s or a
+    Secrets Manager secret."""
+    found: dict[str, dg.ConfigurableResource] = {}
+    if settings.cloudtrail_lake_channel_arn:
+        found["cloudtrail_lake"] = CloudTrailLakeResource(
             channel_arn=settings.cloudtrail_lake_channel_arn,
             endpoint_url=settings.cloudtrail_lake_endpoint_url,
         )
-    }
+    if settings.openobserve_credentials != "none":
+        secret = settings.openobserve_credentials == "secret"
+        found["openobserve"] = OpenObserveResource(
+            url=dg.EnvVar("OPENOBSERVE_URL"),
+            organization=settings.openobserve_organization,
+            stream=settings.openobserve_stream,
+            ingest_allowed_upto_hours=settings.openobserve_ingest_allowed_upto_hours,
+            credentials_secret_id=dg.EnvVar("OPENOBSERVE_SECRET_ID") if secret else None,
+            user=None if secret else dg.EnvVar("OPENOBSERVE_USER"),
+            password=None if secret else dg.EnvVar("OPENOBSERVE_PASSWORD"),
+        )
+    return found
 
 
 def log_stream_jobs() -> list[Any]:

@@ -125,6 +125,7 @@ def test_settings_are_read_from_the_environment_terraform_sets() -> None:
         ("OKTA_PIPELINE_RECEIVER_URL", "alerts.example.com", "full URL"),
         ("JIRA_BASE_URL", "https://example.atlassian.net", "JIRA_PROJECT_KEY"),
         ("OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN", "okta-channel", "list-channels"),
+        ("OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS", "0", "ZO_INGEST_ALLOWED_UPTO"),
     ],
 )
 def test_a_bad_setting_names_the_variable_and_what_it_accepts(
@@ -213,3 +214,17 @@ def test_the_cloudtrail_lake_sink_is_in_the_definitions_only_when_its_channel_is
     assert "cloudtrail_lake_okta_events" in asset_keys(with_sink)
     resource = build_definitions(with_sink).resources["cloudtrail_lake"]  # type: ignore[index]
     assert resource.channel_arn == channel and resource.endpoint_url is None
+
+
+def test_the_openobserve_sink_reads_its_credentials_from_env_vars_or_a_secret() -> None:
+    def sink(environ: dict[str, str]) -> Any:
+        built = build_definitions(DeploymentSettings.from_environment(environ))
+        return (built.resources or {}).get("openobserve")
+
+    assert sink({}) is None
+    by_password = sink({"OPENOBSERVE_URL": "https://o2.example.com", "OPENOBSERVE_STREAM": "sso"})
+    assert isinstance(by_password.password, dg.EnvVar) and by_password.stream == "sso"
+    assert by_password.password.env_var_name == "OPENOBSERVE_PASSWORD"
+    by_secret = sink({"OPENOBSERVE_URL": "https://o2.example.com", "OPENOBSERVE_SECRET_ID": "o2"})
+    assert by_secret.password is None
+    assert by_secret.credentials_secret_id.env_var_name == "OPENOBSERVE_SECRET_ID"

@@ -100,6 +100,12 @@ locals {
     # send with the run role's cloudtrail-lake-put policy (cloudtrail_lake.tf).
     OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN  = var.cloudtrail_lake_channel_arn
     OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL = ""
+    # The OpenObserve sink: its asset is in the definitions only when the URL is set; the
+    # credentials come from the openobserve secret (secrets.tf).
+    OPENOBSERVE_URL                       = var.openobserve_url
+    OPENOBSERVE_ORG                       = var.openobserve_organization
+    OPENOBSERVE_STREAM                    = var.openobserve_stream
+    OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS = tostring(var.openobserve_ingest_allowed_upto_hours)
   }
 
   # Every container: read-only root file system, /tmp as the only scratch space (DAGSTER_HOME
@@ -199,7 +205,7 @@ resource "aws_ecs_task_definition" "run" {
     readonlyRootFilesystem = true
     user                   = "10001:10001"
     environment            = [for key, value in merge(local.dagster_environment, local.pipeline_environment) : { name = key, value = value } if value != ""]
-    secrets                = concat([local.db_password_secret], local.okta_secrets, local.alert_secrets)
+    secrets                = concat([local.db_password_secret], local.okta_secrets, local.alert_secrets, local.sink_secrets)
     mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = {
       logDriver = "awslogs"

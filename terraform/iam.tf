@@ -70,6 +70,7 @@ data "aws_iam_policy_document" "execution" {
       aws_secretsmanager_secret.jira.arn,
       aws_secretsmanager_secret.slack.arn,
       aws_secretsmanager_secret.alert_receiver.arn,
+      aws_secretsmanager_secret.openobserve.arn,
     ]
   }
   statement {

@@ -17,6 +17,13 @@ resource "aws_secretsmanager_secret" "jira" {
   kms_key_id  = aws_kms_key.this.arn
 }
 
+resource "aws_secretsmanager_secret" "openobserve" {
+  #checkov:skip=CKV2_AWS_57:OpenObserve users and their passwords are managed in OpenObserve; a rotation function cannot mint them.
+  name        = "${var.name}/openobserve"
+  description = "OpenObserve ingestion credentials for the OpenObserve sink, as JSON: {\"user\", \"password\"}"
+  kms_key_id  = aws_kms_key.this.arn
+}
+
 resource "aws_secretsmanager_secret" "slack" {
   #checkov:skip=CKV2_AWS_57:Slack bot tokens and webhook URLs are issued in Slack's app settings; a rotation function cannot mint them.
   name        = "${var.name}/slack"
@@ -105,6 +112,17 @@ locals {
   receiver_secret_keys = var.alert_receiver_url == "" ? {} : {
     OKTA_PIPELINE_RECEIVER_SECRET = "shared_secret"
   }
+  # The OpenObserve sink's credentials, injected only when the sink is configured.
+  openobserve_secret_keys = var.openobserve_url == "" ? {} : {
+    OPENOBSERVE_USER     = "user"
+    OPENOBSERVE_PASSWORD = "password"
+  }
+  sink_secrets = [
+    for env_name, key in local.openobserve_secret_keys : {
+      name      = env_name
+      valueFrom = "${aws_secretsmanager_secret.openobserve.arn}:${key}::"
+    }
+  ]
   alert_secrets = concat(
     [
       for env_name, key in local.jira_secret_keys : {

@@ -504,6 +504,50 @@ variable "cloudtrail_lake_channel_arn" {
   }
 }
 
+variable "openobserve_url" {
+  type        = string
+  description = "An OpenObserve server every landed Okta event is shipped to once (its ingestion credentials go in the openobserve secret as {\"user\", \"password\"}). Empty (the default): no OpenObserve sink."
+  default     = ""
+
+  validation {
+    condition     = var.openobserve_url == "" || can(regex("^https?://", var.openobserve_url))
+    error_message = "openobserve_url must be the server's URL, e.g. https://openobserve.example.com."
+  }
+}
+
+variable "openobserve_organization" {
+  type        = string
+  description = "The OpenObserve organization of the sink's stream."
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]+$", var.openobserve_organization))
+    error_message = "openobserve_organization must be an organization identifier: letters, digits, _ and -."
+  }
+}
+
+variable "openobserve_stream" {
+  type        = string
+  description = "The OpenObserve log stream Okta's events go to."
+  default     = "okta"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]+$", var.openobserve_stream))
+    error_message = "openobserve_stream must be a stream name: letters, digits, _ and -."
+  }
+}
+
+variable "openobserve_ingest_allowed_upto_hours" {
+  type        = number
+  description = "The OpenObserve server's ZO_INGEST_ALLOWED_UPTO: events older than this are not sent (their windows' checks say so)."
+  default     = 5
+
+  validation {
+    condition     = var.openobserve_ingest_allowed_upto_hours > 0
+    error_message = "openobserve_ingest_allowed_upto_hours must be more than 0 (OpenObserve's default is 5)."
+  }
+}
+
 variable "okta_log_stream_max_receives" {
   type        = number
   description = "Receives of one message before SQS moves it to the dead-letter queue (the log_stream_dead_letters check reports it, with how to redrive)."

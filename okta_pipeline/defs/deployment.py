@@ -70,6 +70,13 @@ class DeploymentSettings:
     (OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN); None: no CloudTrail Lake sink."""
     cloudtrail_lake_endpoint_url: str | None = None
     """A local stand-in's endpoint for that channel (OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL)."""
+    openobserve_credentials: Literal["none", "password", "secret"] = "none"
+    """How OpenObserve is reached: not at all (OPENOBSERVE_URL unset), OPENOBSERVE_USER with
+    OPENOBSERVE_PASSWORD, or OPENOBSERVE_SECRET_ID."""
+    openobserve_organization: str = "default"
+    openobserve_stream: str = "okta"
+    openobserve_ingest_allowed_upto_hours: float = 5.0
+    """The OpenObserve server's ZO_INGEST_ALLOWED_UPTO (OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS)."""
     partitions_start: datetime | None = None
     """The first five-minute window (OKTA_PIPELINE_PARTITIONS_START); None: the default,
     `default_partitions_start`. The partitions are built from it when `partitions.py` is
@@ -115,6 +122,11 @@ class DeploymentSettings:
                 raise DeploymentSettingsError(
                     f"OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN: {error}"
                 ) from None
+        if self.openobserve_ingest_allowed_upto_hours <= 0:
+            raise DeploymentSettingsError(
+                "OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS must be more than 0 (the OpenObserve "
+                "server's ZO_INGEST_ALLOWED_UPTO, 5 by default)"
+            )
         if self.receiver_url and not self.receiver_url.startswith(("https://", "http://")):
             raise DeploymentSettingsError(
                 f"OKTA_PIPELINE_RECEIVER_URL={self.receiver_url!r} must be the receiver's full "
@@ -170,6 +182,16 @@ class DeploymentSettings:
                 "OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN", ""
             ).strip()
             or None,
+            openobserve_credentials=_openobserve_credentials(environ),
+            openobserve_organization=environ.get("OPENOBSERVE_ORG", "").strip()
+            or defaults.openobserve_organization,
+            openobserve_stream=environ.get("OPENOBSERVE_STREAM", "").strip()
+            or defaults.openobserve_stream,
+            openobserve_ingest_allowed_upto_hours=_number(
+                environ,
+                "OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS",
+                defaults.openobserve_ingest_allowed_upto_hours,
+            ),
             cloudtrail_lake_endpoint_url=environ.get(
                 "OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL", ""
             ).strip()
@@ -334,3 +356,9 @@ def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if value in ("false", "0", "no"):
         return False
     raise DeploymentSettingsError(f"{name}={value!r} must be true or false")
+
+
+def _openobserve_credentials(environ: Mapping[str, str]) -> Literal["none", "password", "secret"]:
+    if not environ.get("OPENOBSERVE_URL", "").strip():
+        return "none"
+    return "secret" if environ.get("OPENOBSERVE_SECRET_ID", "").strip() else "password"

@@ -199,6 +199,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         set(terraform.locals["pipeline_environment"])
         | okta_secret_env(terraform)
         | alert_secret_env(terraform)
+        | set(re.findall(r"(OPENOBSERVE_[A-Z_]+) =", terraform.locals["openobserve_secret_keys"]))
     )
     for settings in (
         DeploymentSettings(okta_auth_method="ssws"),
@@ -217,6 +218,7 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
             log_stream_dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
         ),
         DeploymentSettings(cloudtrail_lake_channel_arn=CHANNEL_ARN),
+        DeploymentSettings(openobserve_credentials="password"),
     ):
         wanted = env_var_names(build_definitions(settings).resources or {})
         assert "OKTA_BASE_URL" in wanted
@@ -247,6 +249,10 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL",
         "OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN",
         "OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL",
+        "OPENOBSERVE_URL",
+        "OPENOBSERVE_ORG",
+        "OPENOBSERVE_STREAM",
+        "OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS",
     }
     assert settings_read <= set(terraform.locals["pipeline_environment"])
     # Runs are separate tasks: the landing zone must be shared storage, not a task's disk.
@@ -277,6 +283,10 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
         "OKTA_PIPELINE_LOG_STREAM_ENDPOINT_URL": "http://127.0.0.1:5000",
         "OKTA_PIPELINE_CLOUDTRAIL_LAKE_CHANNEL_ARN": CHANNEL_ARN,
         "OKTA_PIPELINE_CLOUDTRAIL_LAKE_ENDPOINT_URL": "http://127.0.0.1:5001",
+        "OPENOBSERVE_URL": "https://openobserve.example.com",
+        "OPENOBSERVE_ORG": "security",
+        "OPENOBSERVE_STREAM": "okta_system_log",
+        "OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS": "24",
     }
     assert set(changed) == settings_read
     defaults = vars(DeploymentSettings())
@@ -287,8 +297,8 @@ def test_each_run_gets_exactly_the_environment_the_definitions_read(
 def test_the_run_task_lists_its_secrets_explicitly(terraform: TerraformConfig) -> None:
     run = terraform.resource("aws_ecs_task_definition", "run")
     assert (
-        "secrets = concat([local.db_password_secret], local.okta_secrets, local.alert_secrets)"
-        in (run["container_definitions"])
+        "secrets = concat([local.db_password_secret], local.okta_secrets, local.alert_secrets, "
+        "local.sink_secrets)" in (run["container_definitions"])
     )
     # Empty settings (a destination left off) are left out, not set to "".
     assert 'if value != ""' in run["container_definitions"]

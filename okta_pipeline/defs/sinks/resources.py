@@ -1,11 +1,15 @@
-"""Where the sinks send: a CloudTrail Lake channel."""
+"""Where the sinks send: a CloudTrail Lake channel, an OpenObserve log stream."""
 
+import json
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
+import httpx
 from pydantic import Field
 
 from okta_pipeline.lib.sinks.cloudtrail_lake import Channel, CloudTrailLakeDestination
+from okta_pipeline.lib.sinks.openobserve import OpenObserveDestination
 
 
 class CloudTrailLakeResource(dg.ConfigurableResource):
@@ -38,3 +42,60 @@ class CloudTrailLakeResource(dg.ConfigurableResource):
         return boto3.session.Session().client(
             "cloudtrail-data", region_name=region, endpoint_url=self.endpoint_url
         )
+
+
+class OpenObserveResource(dg.ConfigurableResource):
+    """An OpenObserve organization's log stream for Okta's events, with basic auth: a user and
+    password (`EnvVar`s), or a Secrets Manager secret holding them (JSON: user, password)."""
+
+    url: str = Field(description="OpenObserve's base URL, e.g. https://openobserve.example.com")
+    organization: str = Field(default="default", description="The organization")
+    stream: str = Field(default="okta", description="The log stream the events go to")
+    user: str | None = Field(default=None, description="The ingesting user's email")
+    password: str | None = Field(default=None, description="That user's password or token")
+    credentials_secret_id: str | None = Field(
+        default=None, description="A Secrets Manager secret with user and password, instead"
+    )
+    ingest_allowed_upto_hours: float = Field(
+        default=5.0,
+        gt=0,
+        description="The server's ZO_INGEST_ALLOWED_UPTO: older events are not sent",
+    )
+    ca_certs: str | None = Field(default=None, description="A CA bundle for a private CA")
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    def destination(self) -> OpenObserveDestination:
+        user, password = self._credentials()
+        client = httpx.Client(
+            base_url=self.url.rstrip("/"),
+            auth=httpx.BasicAuth(user, password),
+            verify=self.ca_certs or True,
+            timeout=self.timeout_seconds,
+        )
+        return OpenObserveDestination(
+            client,
+            self.organization,
+            self.stream,
+            ingest_allowed_upto=timedelta(hours=self.ingest_allowed_upto_hours),
+        )
+
+    def _credentials(self) -> tuple[str, str]:
+        if self.credentials_secret_id:
+            import boto3
+
+            secret = boto3.client("secretsmanager").get_secret_value(
+                SecretId=self.credentials_secret_id
+            )
+            try:
+                values = json.loads(secret["SecretString"])
+                return str(values["user"]), str(values["password"])
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(
+                    f"secret {self.credentials_secret_id} must be JSON with user and password"
+                ) from None
+        if not self.user or not self.password:
+            raise ValueError(
+                "OpenObserve needs OPENOBSERVE_USER and OPENOBSERVE_PASSWORD, or "
+                "OPENOBSERVE_SECRET_ID naming a Secrets Manager secret with user and password"
+            )
+        return self.user, self.password

@@ -96,6 +96,13 @@ def ship_landed_range(
             f"{len(skipped)} of {len(moments)} windows are unchanged since {label} accepted "
             "them all: not read again"
         )
+    horizon = destination.horizon()
+    if horizon is not None and start < horizon:
+        older = sum(1 for moment in moments if moment + WINDOW <= horizon)
+        context.log.warning(
+            f"{older} of the range's {len(moments)} windows end before {horizon:%Y-%m-%d %H:%M} "
+            f"UTC: their events not yet accepted are {destination.horizon_fix()}"
+        )
     raw_counts: dict[datetime, int] = {}
 
     def counted(moment: datetime) -> Iterator[str]:
@@ -156,8 +163,14 @@ def ship_landed_range(
                 else None,
             },
         )
+        beyond = report.beyond_horizon.get(moment, 0)
+        reason = refused or (
+            f"events were not sent, {beyond} of them {destination.horizon_fix()}"
+            if beyond
+            else None
+        )
         checks += window_checks(
-            _key(moment), record, shipped, report.dead_letter_location, wording, refused
+            _key(moment), record, shipped, report.dead_letter_location, wording, reason
         )
     totals = {
         "accepted": report.accepted,

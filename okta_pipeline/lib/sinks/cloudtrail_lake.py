@@ -191,6 +191,12 @@ class CloudTrailLakeDestination:
     def batch_bytes(self, entries: list[Entry]) -> int:
         return len(b'{"auditEvents":[]}') + sum(e.size + 1 for e in entries)
 
+    def horizon(self) -> datetime | None:
+        return None  # CloudTrail Lake takes events of any age
+
+    def horizon_fix(self) -> str:
+        return ""
+
     def send(self, entries: list[Entry]) -> BatchResult:
         from botocore.exceptions import BotoCoreError, ClientError
 

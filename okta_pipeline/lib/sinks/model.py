@@ -4,6 +4,7 @@ a batch call that says which entries it took and why it refused the others."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 Event = dict[str, Any]
@@ -28,11 +29,22 @@ class Refusal:
     retryable: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PartialBatch:
+    """A destination stored some of a batch and refused the others without naming them."""
+
+    stored: int
+    refused: int
+    error: str
+
+
 @dataclass
 class BatchResult:
     accepted: dict[str, str] = field(default_factory=dict)
     """Entry id -> the id the destination gave it ("" when it gives none)."""
     refused: list[Refusal] = field(default_factory=list)
+    partial: PartialBatch | None = None
+    """Set instead of the two above when the destination does not say which it took."""
 
 
 class EntryRefusedError(ValueError):
@@ -73,4 +85,12 @@ class Destination(Protocol):
 
     def batch_bytes(self, entries: list[Entry]) -> int:
         """The request body's size for these entries."""
+        ...
+
+    def horizon(self) -> datetime | None:
+        """The oldest `published` the destination takes now; None: no limit."""
+        ...
+
+    def horizon_fix(self) -> str:
+        """Why events older than the horizon were not sent, and how to send them."""
         ...

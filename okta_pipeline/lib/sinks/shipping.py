@@ -14,8 +14,9 @@ message says which credential to fix.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 
@@ -39,6 +40,7 @@ from okta_pipeline.lib.sinks.model import (
     Entry,
     EntryRefusedError,
     Event,
+    PartialBatch,
 )
 from okta_pipeline.lib.sinks.sent_ledger import SentLedger
 
@@ -51,6 +53,8 @@ class ShipReport(LoadReport):
     `unchanged` those it had accepted before (the ledger's)."""
 
     credentials_refused: str | None = None
+    beyond_horizon: Counter[datetime] = field(default_factory=Counter)
+    """Per window, the events not sent for being older than the destination's horizon."""
     last_unavailable: str | None = None
     """The last whole-request failure, when one was retried."""
 
@@ -69,6 +73,7 @@ def ship_windows(
 ) -> ShipReport:
     report = ShipReport(shape=OKTA_EVENT)
     retries = policy or RetryPolicy(8, 0.5, 300.0, time.sleep)
+    horizon = destination.horizon()
     for window, lines in windows:
         load = report.windows.setdefault(window, WindowLoad(window))
         already = ledger.accepted(window)
@@ -85,6 +90,11 @@ def ship_windows(
                 continue
             if report.credentials_refused:
                 load.failed += 1
+                continue
+            moment = OKTA_EVENT.record_time(event)
+            if horizon is not None and moment is not None and moment < horizon:
+                load.failed += 1
+                report.beyond_horizon[window] += 1
                 continue
             try:
                 entry = destination.entry(event, line)
@@ -161,6 +171,11 @@ def _flush(
             report.last_unavailable = str(unavailable)
             continue
         by_id = {entry.id: entry for entry in pending}
+        if result.partial is not None:
+            _partly_stored(
+                result.partial, pending, events, load, report, ledger, dead_letters, clock
+            )
+            return
         taken = [(i, by_id[i].published, d) for i, d in result.accepted.items() if i in by_id]
         ledger.record(load.window, taken, clock())  # recorded before anything else is sent
         load.indexed += len(taken)
@@ -180,3 +195,31 @@ def _flush(
     for entry in pending:
         load.failed += 1
         add_example(report, events[entry.id], report.last_unavailable or RETRIES_EXHAUSTED)
+
+
+def _partly_stored(
+    partial: PartialBatch,
+    batch: list[Entry],
+    events: dict[str, Event],
+    load: WindowLoad,
+    report: ShipReport,
+    ledger: SentLedger,
+    dead_letters: DeadLetters,
+    clock: Callable[[], datetime],
+) -> None:
+    """Some of the batch was stored, nobody knows which: sending any of it again could store it
+    twice, so the whole batch goes in the ledger (destination id "partial") and in the dead
+    letters, for a check by hand, and the counts are the destination's."""
+    ledger.record(load.window, [(e.id, e.published, "partial") for e in batch], clock())
+    reason = (
+        f"PartialRefusal: the destination stored {partial.stored} and refused "
+        f"{partial.refused} of a batch of {len(batch)} without naming which ({partial.error}); "
+        "the batch is not sent again, so that none is stored twice"
+    )[:400]
+    for entry in batch:
+        dead_letters.add(load.window, reason, events[entry.id])
+    load.indexed += partial.stored
+    load.dead_lettered += len(batch) - partial.stored
+    load.dead_letter_reasons[reason] += len(batch) - partial.stored
+    report.dead_letter_reasons[reason] += len(batch) - partial.stored
+    add_example(report, events[batch[0].id], reason)
