@@ -39,6 +39,7 @@ EPILOG = """\
 examples:
   okta-pipeline sql "SELECT event_type, count(*) FROM okta_events GROUP BY ALL"
   okta-pipeline sql --example aws_calls_after_okta_sign_in --since 2026-12-01 --format csv
+  okta-pipeline sql --example okta_and_aws_activity_for_user --param user=alice@example.com
   okta-pipeline sql --landing s3://bucket/landing --since 2026-12-01T13:00 \\
       --until 2026-12-01T14:00 "SELECT * FROM cloudtrail_events LIMIT 5"
 """
@@ -72,6 +73,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--until", type=aligned_time, help="window to stop before (exclusive; default: the last)"
     )
     parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=parameter,
+        help="a value for $NAME in the query (repeatable), e.g. --param user=alice@example.com",
+    )
+    parser.add_argument(
         "--format",
         choices=FORMATS,
         default="table",
@@ -91,11 +100,19 @@ def _sql(args: argparse.Namespace) -> int:
     if (args.query is None) == (args.example is None):
         args.parser.error("give a query or --example NAME (one of them)")
     query = example(args.example).sql if args.example else args.query
+    parameters = dict(args.param)
+    needed = example(args.example).parameters if args.example else ()
+    missing = [name for name in needed if name not in parameters]
+    if missing:
+        args.parser.error(
+            f"the example {args.example} needs "
+            + ", ".join(f"--param {name}=..." for name in missing)
+        )
     root = args.landing or os.environ.get("OKTA_PIPELINE_LANDING_ROOT") or "landing"
     windows = WindowRange(args.since, args.until)
     with open_landing(root, windows, s3_client=_s3_client(root, args.s3_endpoint_url)) as db:
         try:
-            cursor = db.connection.execute(query)
+            cursor = db.connection.execute(query, parameters or None)
             rows = write_result(cursor, args.format, sys.stdout)
             sys.stdout.flush()
         except duckdb.Error as error:
@@ -108,6 +125,13 @@ def _sql(args: argparse.Namespace) -> int:
             return 0
         print(summary(db, rows), file=sys.stderr)
     return 0
+
+
+def parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def one_line(db: LandingDatabase, error: duckdb.Error) -> str:

@@ -190,3 +190,31 @@ def test_a_range_limits_what_is_read(landing: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     assert out.splitlines()[1] == "2026-12-01T13:05:00Z,2026-12-01T13:05:00Z"
     assert "okta_events 1 window, cloudtrail_events 1 window" in err
+
+
+def test_parameters_are_bound_and_an_example_names_the_ones_it_needs(
+    landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_landing(landing) as db:
+        (login,) = db.connection.execute(
+            "SELECT actor_login FROM okta_events WHERE actor_login IS NOT NULL LIMIT 1"
+        ).fetchone() or ("",)
+        (events,) = db.connection.execute(
+            "SELECT count(*) FROM okta_events WHERE actor_login = ?", [login]
+        ).fetchone() or (0,)
+    code, out, _ = sql(
+        capsys, "--landing", str(landing), "--param", f"who={login}", "--format", "csv",
+        "SELECT count(*) AS n FROM okta_events WHERE actor_login = $who",
+    )  # fmt: skip
+    assert code == 0 and out.splitlines()[1] == str(events)
+    code, out, _ = sql(
+        capsys, "--landing", str(landing), "--example", "okta_and_aws_activity_for_user",
+        "--param", f"user={login}", "--format", "json",
+    )  # fmt: skip
+    assert code == 0 and len(out.splitlines()) >= events
+    with pytest.raises(SystemExit) as exit_:
+        main(["sql", "--landing", str(landing), "--example", "okta_and_aws_activity_for_user"])
+    assert exit_.value.code == 2 and "needs --param user=..." in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sql", "--landing", str(landing), "--param", "no-equals", "SELECT 1"])
+    assert "is not NAME=VALUE" in capsys.readouterr().err

@@ -30,12 +30,16 @@ NAMED = {
     "okta_users_assumed_roles",
     "okta_events_per_type",
     "cloudtrail_calls_per_name",
+    "okta_events_per_target",
+    "okta_and_aws_activity_for_user",
 }
 
 
-def run(root: Path, name: str) -> list[dict[str, Any]]:
+def run(root: Path, name: str, **parameters: str) -> list[dict[str, Any]]:
+    found = example(name)
+    given = {p: parameters.get(p, "nobody@example.com") for p in found.parameters}
     with open_landing(root) as db:
-        cursor = db.connection.execute(example(name).sql)
+        cursor = db.connection.execute(found.sql, given or None)
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -209,6 +213,34 @@ def test_cloudtrail_calls_per_name(tmp_path: Path) -> None:
     }
     order = [(-r["calls"], r["event_source"], r["event_name"]) for r in rows]
     assert order == sorted(order) and order[0] == (-4, "s3.amazonaws.com", "ListBuckets")
+
+
+def test_okta_events_per_target(tmp_path: Path) -> None:
+    sign_in_landing(tmp_path)
+    rows = {(r["target_type"], r["target"]): r for r in run(tmp_path, "okta_events_per_target")}
+    assert rows[("AppInstance", "Amazon Web Services")]["events"] == 2  # dave's and erin's
+    assert rows[("AppInstance", "Amazon Web Services")]["actors"] == 2
+    assert rows[("AppUser", "alice@example.com")]["events"] == 1
+    assert len(rows) == 9  # four apps, five app users
+    assert next(iter(rows)) == ("AppInstance", "Amazon Web Services")  # the most acted on first
+
+
+def test_okta_and_aws_activity_for_one_user(tmp_path: Path) -> None:
+    sign_in_landing(tmp_path)
+    alice = run(tmp_path, "okta_and_aws_activity_for_user", user="alice@example.com")
+    assert [(r["source"], r["action"]) for r in alice] == [
+        ("aws", "iam.amazonaws.com:ListRoles"),  # ct-05, in her role session, a second before
+        ("okta", "user.authentication.sso"),
+        ("aws", "sts.amazonaws.com:AssumeRoleWithSAML"),
+        ("aws", "s3.amazonaws.com:ListBuckets"),
+        ("aws", "iam.amazonaws.com:ListUsers"),
+        ("aws", "ec2.amazonaws.com:DescribeInstances"),
+    ]
+    assert [r["happened_at"] for r in alice] == sorted(r["happened_at"] for r in alice)
+    dave = run(tmp_path, "okta_and_aws_activity_for_user", user="dave@example.com")
+    failed = [r["outcome"] for r in dave if r["action"].endswith("AssumeRoleWithSAML")]
+    assert sorted(failed) == ["AccessDenied", "SUCCESS"]
+    assert sum(1 for r in dave if r["action"] == "s3.amazonaws.com:ListBuckets") == 2
 
 
 @pytest.mark.parametrize("name", sorted(NAMED))

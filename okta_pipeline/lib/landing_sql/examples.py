@@ -1,7 +1,8 @@
 """Named example queries over the landing zone's views, kept as `examples/<name>.sql`.
 
 Each file starts with `--` comment lines: the first is the example's title, the rest say what
-it assumes. The SQL is plain DuckDB that can be copied and changed.
+it assumes; a `-- parameters: a, b` line names the `$a`, `$b` the query needs (given with
+`okta-pipeline sql --param a=...`). The SQL is plain DuckDB that can be copied and changed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ class Example:
     name: str
     title: str
     sql: str
+    parameters: tuple[str, ...] = ()
 
 
 def load_examples() -> dict[str, Example]:
@@ -26,7 +28,7 @@ def load_examples() -> dict[str, Example]:
             continue
         sql = entry.read_text(encoding="utf-8")
         name = entry.name.removesuffix(".sql")
-        found[name] = Example(name, _title(sql), sql)
+        found[name] = Example(name, _title(sql), sql, _parameters(sql))
     return found
 
 
@@ -43,3 +45,13 @@ def _title(sql: str) -> str:
     if not first.startswith("--"):
         return ""
     return first.removeprefix("--").strip()
+
+
+def _parameters(sql: str) -> tuple[str, ...]:
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        text = line.removeprefix("--").strip()
+        if text.startswith("parameters:"):
+            return tuple(p.strip() for p in text.removeprefix("parameters:").split(",") if p)
+    return ()
