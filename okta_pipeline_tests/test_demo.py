@@ -61,9 +61,15 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
     logs = prefixes[1]
     truth_file = tmp_path / "truth.jsonl"
     first = run_demo(
-        capsys, *window, "--landing", str(tmp_path / "a"), "--truth-out", str(truth_file)
+        capsys,
+        *window,
+        "--landing",
+        str(tmp_path / "a"),
+        "--truth-out",
+        str(truth_file),
+        "--sinks",
     )
-    second = run_demo(capsys, *window, "--landing", str(tmp_path / "a"))
+    second = run_demo(capsys, *window, "--landing", str(tmp_path / "a"), "--sinks")
     elsewhere = run_demo(capsys, *window, "--landing", str(tmp_path / "b"))
 
     for summary in (first, second, elsewhere):
@@ -79,6 +85,21 @@ def test_demo_twice_over_a_fixed_window_gives_the_same_counts(
         }
         assert summary["opensearch"]["url"] == opensearch_endpoint.url  # type: ignore[index]
     assert second["landing"]["new_events"] == 0  # type: ignore[index]
+    # The sinks: CloudTrail Lake took every landed event once; OpenObserve those inside its
+    # 5-hour ingest horizon (the range starts 6 hours ago), the others not sent; and the
+    # second run, whose windows each sink had shipped, sent nothing.
+    sinks = first["sinks"]
+    assert isinstance(sinks, dict) and "sinks" not in elsewhere
+    events = first["landing"]["events"]  # type: ignore[index]
+    lake, openobserve = sinks["cloudtrail_lake"], sinks["openobserve"]
+    assert lake["accepted"] == lake["stored_by_id"] == lake["sent"] == events
+    assert lake["stored_twice"] == openobserve["stored_twice"] == 0
+    assert openobserve["accepted"] == openobserve["stored_by_id"] > 0
+    assert openobserve["accepted"] + openobserve["failed"] == events
+    again = second["sinks"]
+    assert isinstance(again, dict)
+    assert again["cloudtrail_lake"]["sent"] == again["cloudtrail_lake"]["stored_by_id"] == 0
+    assert again["openobserve"]["accepted"] == 0
     for summary in (first, second):
         search = summary["opensearch"]
         assert isinstance(search, dict)

@@ -21,6 +21,7 @@ from okta_pipeline.cli.demo_push import (
     stream_history,
 )
 from okta_pipeline.cli.demo_secrets import demo_secret
+from okta_pipeline.cli.demo_sinks import ship_to_standins
 from okta_pipeline.cli.local_instance import local_instance
 from okta_pipeline.cli.local_trail import demo_trail
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
@@ -93,6 +94,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--sinks",
+        action="store_true",
+        help="also ship the windows to local stand-ins of CloudTrail Lake and OpenObserve",
+    )
+    parser.add_argument(
         "--truth-out",
         type=Path,
         help="write the injected attacks' events here (JSON Lines: scenario, incident, uuid)",
@@ -128,6 +134,7 @@ def run_demo(
     progress: Any = None,
     truth_out: Path | None = None,
     instance: dg.DagsterInstance | None = None,
+    sinks: bool = False,
 ) -> dict[str, Any]:
     """Serve a seeded org, run the pipeline's jobs over [start, end) in `instance` (an
     ephemeral one by default), and summarize."""
@@ -200,6 +207,11 @@ def run_demo(
                 ),
             )
             pushed = push_summary(push, zone, end)
+    shipped = None
+    if sinks:
+        if progress:
+            progress("Shipping the windows to local stand-ins of CloudTrail Lake and OpenObserve")
+        shipped = ship_to_standins(landing_root, start, end, instance)
     if progress:
         progress("Syncing the detection catalog to OpenSearch Alerting monitors")
     synced = defs.resolve_job_def(MONITORS_JOB).execute_in_process(
@@ -295,6 +307,7 @@ def run_demo(
             for r in results
         ],
         "push": pushed,
+        **({"sinks": shipped} if shipped is not None else {}),
         "alerts": {
             key: int(totals[f"alerts_{key}"])
             for key in ("jira_created", "jira_commented", "slack_sent", "pending")
@@ -363,6 +376,7 @@ def _demo(args: argparse.Namespace) -> int:
             progress,
             truth_out=args.truth_out,
             instance=instance,
+            sinks=args.sinks,
         )
     summary["dagster_home"] = instance.root_directory
     summary["alert_destinations"] = destinations.label
@@ -408,6 +422,8 @@ def _demo(args: argparse.Namespace) -> int:
             else ")"
         )
     )
+    if "sinks" in summary:
+        print(_sinks_line(summary["sinks"]))
     _print_findings(summary)
     alerts = summary["alerts"]
     print(
@@ -423,6 +439,18 @@ def _demo(args: argparse.Namespace) -> int:
         "partitions and checks in the Dagster UI, run: make ui"
     )
     return 0
+
+
+def _sinks_line(sinks: dict[str, Any]) -> str:
+    parts = []
+    for key, label in (("cloudtrail_lake", "CloudTrail Lake"), ("openobserve", "OpenObserve")):
+        sink = sinks[key]
+        parts.append(
+            f"{label} accepted {sink['accepted']} of {sink['sent']} sent "
+            f"({sink['already_accepted']} accepted before, {sink['dead_lettered']} "
+            f"dead-lettered, {sink['failed']} failed; {sink['stored_twice']} stored twice)"
+        )
+    return "  Sinks (local stand-ins): " + "; ".join(parts)
 
 
 def _push_line(push: dict[str, Any]) -> str:

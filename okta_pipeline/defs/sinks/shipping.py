@@ -173,6 +173,7 @@ def ship_landed_range(
             _key(moment), record, shipped, report.dead_letter_location, wording, reason
         )
     totals = {
+        "sent": report.sent,
         "accepted": report.accepted,
         "already_accepted": sum(w.unchanged for w in report.windows.values()),
         "dead_lettered": report.dead_lettered,

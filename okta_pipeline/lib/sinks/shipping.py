@@ -55,6 +55,8 @@ class ShipReport(LoadReport):
     credentials_refused: str | None = None
     beyond_horizon: Counter[datetime] = field(default_factory=Counter)
     """Per window, the events not sent for being older than the destination's horizon."""
+    sent: int = 0
+    """Events put in a request at least once."""
     last_unavailable: str | None = None
     """The last whole-request failure, when one was retried."""
 
@@ -156,6 +158,7 @@ def _flush(
     clock: Callable[[], datetime],
 ) -> None:
     pending = batch
+    report.sent += len(batch)
     for delay in chain([0.0], policy.delays()):
         if not pending:
             return
