@@ -22,6 +22,7 @@ from bench import (
     loading,
     noise,
     scaling,
+    sinks,
     time_to_detect,
 )
 from okta_pipeline.lib.cluster_endpoint import describe_components
@@ -77,6 +78,7 @@ def run_all(
                 detection.render,
             ),
             ("noise", lambda: noise.run(client, quick), noise.render),
+            ("sinks", lambda: sinks.run(quick, root / "sinks"), sinks.render),
             (
                 "time_to_detect",
                 lambda: time_to_detect.run(client, endpoint.url, quick, root),

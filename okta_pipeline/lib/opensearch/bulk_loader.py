@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from queue import Full, Queue
 from typing import Any
 
 import orjson
@@ -40,6 +39,7 @@ from opensearchpy import exceptions as os_errors
 from okta_pipeline.lib.landing import OKTA_EVENT, Event, RecordShape
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE, derive
 from okta_pipeline.lib.opensearch.okta_index import index_name
+from okta_pipeline.lib.prepared_ahead import prepared_ahead
 
 DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
 MAX_EXAMPLES = 5
@@ -385,44 +385,11 @@ def _send_chunk(
 
 
 def _prepared_ahead(chunks: Iterator[list[_Action]]) -> Iterator[tuple[list[_Action], str]]:
-    """Build the next chunk's body on a worker thread while the current one is in flight.
-
-    Reading, parsing and validating events holds the GIL; waiting for OpenSearch does not, so
-    the two overlap. At most two chunks wait, so memory stays bounded; an error raised while
-    preparing is re-raised here, and stopping early stops the worker.
-    """
-    ready: Queue[tuple[str, Any]] = Queue(maxsize=2)
-    stop = threading.Event()
-
-    def prepare() -> None:
-        try:
-            for chunk in chunks:
-                item = ("chunk", (chunk, "".join(action.line for action in chunk)))
-                while not stop.is_set():
-                    try:
-                        ready.put(item, timeout=0.2)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            ready.put(("done", None))
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            ready.put(("error", error))
-
-    worker = threading.Thread(target=prepare, name="bulk-prepare", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = ready.get()
-            if kind == "error":
-                raise value
-            if kind == "done":
-                return
-            yield value
-    finally:
-        stop.set()
-        worker.join(timeout=10)
+    """Each chunk with its body, built on a worker thread while the current one is in flight."""
+    return prepared_ahead(
+        ((chunk, "".join(action.line for action in chunk)) for chunk in chunks),
+        name="bulk-prepare",
+    )
 
 
 RETRYABLE_REQUEST_STATUSES = {429, 502, 503, 504}

@@ -2,13 +2,20 @@
 
 Neither CloudTrail Lake nor OpenObserve deduplicates by id, so re-sending a window would store
 its events twice. Each accepted event's uuid is recorded in the sink's own dataset of the
-landing zone (the same storage and conditional writes as the windows) after every batch, and a
-later run sends only what the ledger lacks: a re-run sends nothing, a re-fetch that added two
-late events sends those two.
+landing zone (the same storage and conditional writes as the windows), and a later run sends
+only what the ledger lacks: a re-run sends nothing, a re-fetch that added two late events sends
+those two.
+
+Each write merges into the window's ledger file, so writing after every batch of a large
+window would rewrite that file a hundred times. Acceptances are written at least every
+`checkpoint_seconds`, at the end of each window and when the run stops (however it stops short
+of being killed): a run killed outright may send again what it had accepted in its last
+seconds, and nothing else.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -21,21 +28,38 @@ ACCEPTANCE = RecordShape(
 
 
 class SentLedger:
-    def __init__(self, zone: LandingZone, sink: str) -> None:
+    def __init__(self, zone: LandingZone, sink: str, checkpoint_seconds: float = 2.0) -> None:
         self.zone = LandingZone(zone.storage, dataset=f"sink_{sink}_accepted", shape=ACCEPTANCE)
+        self.checkpoint_seconds = checkpoint_seconds
+        self._pending: dict[datetime, list[dict[str, str]]] = {}
+        self._oldest_pending: float | None = None
 
     def accepted(self, window: datetime) -> set[str]:
-        return {str(record["uuid"]) for record in self.zone.read_window(window)}
+        stored = {str(record["uuid"]) for record in self.zone.read_window(window)}
+        return stored | {record["uuid"] for record in self._pending.get(window, [])}
 
     def record(
         self, window: datetime, accepted: Iterable[tuple[str, str, str]], at: datetime
     ) -> None:
-        """Record (uuid, published, destination id) triples as accepted in `window`."""
+        """Record (uuid, published, destination id) triples as accepted in `window`; written
+        now if the oldest unwritten acceptance is `checkpoint_seconds` old."""
         records = [
             {"uuid": uuid, "published": published, "destination_id": destination_id}
             for uuid, published, destination_id in accepted
         ]
-        if records:
+        if not records:
+            return
+        self._pending.setdefault(window, []).extend(records)
+        now = time.monotonic()
+        if self._oldest_pending is None:
+            self._oldest_pending = now
+        if now - self._oldest_pending >= self.checkpoint_seconds:
+            self.flush(at)
+
+    def flush(self, at: datetime) -> None:
+        """Write every acceptance recorded so far."""
+        pending, self._pending, self._oldest_pending = self._pending, {}, None
+        for window, records in pending.items():
             self.zone.write_window(window, records, at.astimezone(UTC))
 
     def version(self, window: datetime) -> str:

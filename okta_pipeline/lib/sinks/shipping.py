@@ -33,6 +33,7 @@ from okta_pipeline.lib.opensearch.bulk_loader import (
     dead_letter,
     validate,
 )
+from okta_pipeline.lib.prepared_ahead import prepared_ahead
 from okta_pipeline.lib.sinks.model import (
     Destination,
     DestinationRefusedError,
@@ -76,32 +77,62 @@ def ship_windows(
     report = ShipReport(shape=OKTA_EVENT)
     retries = policy or RetryPolicy(8, 0.5, 300.0, time.sleep)
     horizon = destination.horizon()
-    for window, lines in windows:
-        load = report.windows.setdefault(window, WindowLoad(window))
-        already = ledger.accepted(window)
-        batch: list[Entry] = []
-        events: dict[str, Event] = {}
-        size = destination_overhead(destination)
-        for line in lines:
-            event = _parsed(line, report, dead_letters, load)
-            if event is None:
+    try:
+        for window, lines in windows:
+            _ship_window(
+                destination, window, lines, horizon, report, ledger, dead_letters, retries, clock
+            )
+            ledger.flush(clock())
+    finally:
+        ledger.flush(clock())  # what was accepted stays recorded, whatever stopped the run
+    report.dead_letter_location = dead_letters.location if report.dead_lettered else None
+    return report
+
+
+def _ship_window(
+    destination: Destination,
+    window: datetime,
+    lines: Iterator[str],
+    horizon: datetime | None,
+    report: ShipReport,
+    ledger: SentLedger,
+    dead_letters: DeadLetters,
+    retries: RetryPolicy,
+    clock: Callable[[], datetime],
+) -> None:
+    load = report.windows.setdefault(window, WindowLoad(window))
+    already = ledger.accepted(window)
+    batch: list[Entry] = []
+    events: dict[str, Event] = {}
+    size = destination_overhead(destination)
+    # Parsing and mapping run on a worker thread while a batch is in flight.
+    for chunk in prepared_ahead(_prepared(destination, lines, already), name="sink-prepare"):
+        for item in chunk:
+            if item.problem is not None:
+                if item.event is not None:
+                    report.field_problems[item.problem] += 1
+                    load.field_problems[item.problem] += 1
+                dead_letter(report, dead_letters, load, item.problem, item.event or item.line)
                 continue
-            uuid = str(event["uuid"])
-            if uuid in already or uuid in events:
+            assert item.event is not None
+            if item.entry is None and item.refused is None:  # accepted before
                 load.unchanged += 1
                 continue
             if report.credentials_refused:
                 load.failed += 1
                 continue
-            moment = OKTA_EVENT.record_time(event)
-            if horizon is not None and moment is not None and moment < horizon:
+            if horizon is not None and item.moment is not None and item.moment < horizon:
                 load.failed += 1
                 report.beyond_horizon[window] += 1
                 continue
-            try:
-                entry = destination.entry(event, line)
-            except EntryRefusedError as refused:
-                dead_letter(report, dead_letters, load, f"{refused.code}: {refused.message}", event)
+            if item.refused is not None:
+                reason = f"{item.refused.code}: {item.refused.message}"
+                dead_letter(report, dead_letters, load, reason, item.event)
+                continue
+            entry = item.entry
+            assert entry is not None
+            if entry.id in events:
+                load.unchanged += 1
                 continue
             if batch and (
                 len(batch) >= destination.max_entries
@@ -112,38 +143,62 @@ def ship_windows(
                 )
                 batch, events, size = [], {}, destination_overhead(destination)
             batch.append(entry)
-            events[uuid] = event
+            events[entry.id] = item.event
             size += entry.size + SEPARATOR_BYTES
             load.bytes += entry.size
-        if batch:
-            _flush(destination, batch, events, load, report, ledger, dead_letters, retries, clock)
-        load.finished = time.monotonic()
-    report.dead_letter_location = dead_letters.location if report.dead_lettered else None
-    return report
+    if batch:
+        _flush(destination, batch, events, load, report, ledger, dead_letters, retries, clock)
+    load.finished = time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One landed line, parsed and mapped: an entry to send, or why not."""
+
+    line: str
+    event: Event | None = None
+    problem: str | None = None
+    """Why it cannot be placed in a window (not JSON, no uuid...): a dead letter."""
+    moment: datetime | None = None
+    entry: Entry | None = None
+    refused: EntryRefusedError | None = None
+
+
+def _prepared(
+    destination: Destination, lines: Iterator[str], already: set[str], size: int = 250
+) -> Iterator[list[_Item]]:
+    """The window's lines as items, `size` at a time; none is mapped that was accepted before."""
+    chunk: list[_Item] = []
+    for line in lines:
+        chunk.append(_item(destination, line, already))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _item(destination: Destination, line: str, already: set[str]) -> _Item:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _Item(line, problem="not JSON")
+    if not isinstance(event, dict):
+        return _Item(line, problem="not a JSON object")
+    placed = validate(event)
+    if isinstance(placed, str):
+        return _Item(line, event, problem=placed)
+    uuid, moment = placed
+    if uuid in already:
+        return _Item(line, event, moment=moment)
+    try:
+        return _Item(line, event, moment=moment, entry=destination.entry(event, line))
+    except EntryRefusedError as refused:
+        return _Item(line, event, moment=moment, refused=refused)
 
 
 def destination_overhead(destination: Destination) -> int:
     return destination.batch_bytes([])
-
-
-def _parsed(
-    line: str, report: ShipReport, dead_letters: DeadLetters, load: WindowLoad
-) -> Event | None:
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        dead_letter(report, dead_letters, load, "not JSON", line)
-        return None
-    if not isinstance(event, dict):
-        dead_letter(report, dead_letters, load, "not a JSON object", line)
-        return None
-    placed = validate(event)
-    if isinstance(placed, str):
-        report.field_problems[placed] += 1
-        load.field_problems[placed] += 1
-        dead_letter(report, dead_letters, load, placed, event)
-        return None
-    return event
 
 
 def _flush(

@@ -22,7 +22,13 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from okta_pipeline.lib.standins.server import Request, Response, StandInServer
+from okta_pipeline.lib.standins.server import (
+    STORED_PATH,
+    Request,
+    Response,
+    StandInServer,
+    stored_summary,
+)
 
 MAX_EVENTS = 100
 MAX_BYTES = 1_000_000
@@ -61,6 +67,9 @@ class CloudTrailDataStandIn(StandInServer):
             self._refuse.update(ids)
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and request.path == STORED_PATH:
+            with self._state:
+                return Response(200, stored_summary(self.accepted))
         if request.method != "POST" or request.path != "/PutAuditEvents":
             return _error(404, "UnknownOperationException", "unknown operation")
         refused = self._authenticate(request)

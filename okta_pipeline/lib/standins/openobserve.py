@@ -20,7 +20,13 @@ import time
 from collections import Counter
 from typing import Any
 
-from okta_pipeline.lib.standins.server import Request, Response, StandInServer
+from okta_pipeline.lib.standins.server import (
+    STORED_PATH,
+    Request,
+    Response,
+    StandInServer,
+    stored_summary,
+)
 
 _PATH = re.compile(r"^/api/([A-Za-z0-9_-]+)/([A-Za-z0-9_-]+)/(_json|_multi)$")
 TOO_OLD = (
@@ -31,6 +37,8 @@ TOO_OLD = (
 
 
 class OpenObserveStandIn(StandInServer):
+    max_body_bytes = 200 * 1024 * 1024  # OpenObserve's ZO_PAYLOAD_LIMIT default
+
     def __init__(self, user: str, password: str, ingest_allowed_upto_hours: int = 5) -> None:
         super().__init__()
         self._authorization = (
@@ -45,6 +53,9 @@ class OpenObserveStandIn(StandInServer):
         self._state = threading.Lock()
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and request.path == STORED_PATH:
+            with self._state:
+                return Response(200, stored_summary(self.stored))
         given = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(given, self._authorization):
             return Response(401, {"code": 401, "message": "Unauthorized Access"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -14,6 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 from okta_pipeline.lib.http_server import BackgroundHTTPServer
 
 MAX_BODY_BYTES = 1024 * 1024
+STORED_PATH = "/_standin/stored"
+"""What a storing stand-in holds, for a test or benchmark in another process (no auth)."""
+
+
+def stored_summary(counts: Mapping[str, int]) -> dict[str, int]:
+    return {"distinct": len(counts), "total": sum(counts.values())}
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ Route = Callable[[Request], Response]
 
 class StandInServer(BackgroundHTTPServer):
     """Serves `handle(request)` in a background thread; `fail_next` scripts faults."""
+
+    max_body_bytes = MAX_BODY_BYTES
+    """Larger bodies are answered 413 unread."""
 
     def __init__(self, port: int = 0) -> None:
         self._faults: deque[Response] = deque()
@@ -69,7 +78,7 @@ class StandInServer(BackgroundHTTPServer):
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY_BYTES:
+                if length > server.max_body_bytes:
                     self._write(Response(413, {"error": "body too large"}))
                     return
                 parts = urlsplit(self.path)

@@ -1,0 +1,169 @@
+"""Sinks: events per second shipped to each destination's stand-in, against a raw baseline.
+
+For each sink, the same landed events go two ways, each to a stand-in of its own:
+(a) the sink (`ship_windows`): it parses each landed line, skips what its ledger holds, maps
+    the event to the destination's shape, batches by the destination's count and size limits,
+    sends, reads each answer and records what was accepted in its ledger after every batch;
+(b) a raw baseline: the same request bodies, built before the clock starts, sent in the same
+    batches with the same client, with no per-event work at all.
+The stand-ins do the destination's checks on every request both ways, each in a process of its
+own, as a real destination is remote.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from bench.loading import landed_lines, sample_events
+from bench.measure import stopwatch, table
+from bench.standin_process import standin_process, stored
+from okta_pipeline.lib.landing import LandingZone
+from okta_pipeline.lib.opensearch.bulk_loader import DeadLetters
+from okta_pipeline.lib.sinks.cloudtrail_lake import Channel, CloudTrailLakeDestination
+from okta_pipeline.lib.sinks.model import Destination, Entry
+from okta_pipeline.lib.sinks.openobserve import OpenObserveDestination
+from okta_pipeline.lib.sinks.sent_ledger import SentLedger
+from okta_pipeline.lib.sinks.shipping import SEPARATOR_BYTES, ship_windows
+
+CHANNEL = "arn:aws:cloudtrail:us-east-1:123456789012:channel/okta-bench"
+ACCESS_KEY = "AKIABENCHSTANDIN0001"
+USER, PASSWORD = "bench@okta-pipeline.local", "bench-password"
+FOREVER = timedelta(days=3650)  # the sample's events are weeks old: no horizon in the way
+GOAL = 0.9
+
+Windows = list[tuple[datetime, list[str]]]
+
+
+def run(quick: bool, root: Path) -> dict[str, Any]:
+    events = sample_events(10_000 if quick else 60_000, seed=63)
+    windows = landed_lines(events)
+    warm = landed_lines(events[:1_000])
+    results = {}
+    for name, connect in (("cloudtrail_lake", _cloudtrail_lake), ("openobserve", _openobserve)):
+        for attempt in ("warm", "measured"):
+            chosen = warm if attempt == "warm" else windows
+            with ExitStack() as stack:
+                sink_side, sink_stored = connect(stack)
+                raw_side, raw_stored = connect(stack)
+                measured = _measure(name, sink_side, raw_side, chosen, root / f"{name}-{attempt}")
+                count = len(_all(chosen))
+                if sink_stored() != count or raw_stored() != count:
+                    raise RuntimeError(
+                        f"{name}: the sink stored {sink_stored()} and the baseline "
+                        f"{raw_stored()} of {count} events"
+                    )
+            results[name] = measured
+    return {"events": len(events), "goal_ratio": GOAL, **results}
+
+
+def _all(windows: Windows) -> list[str]:
+    return [line for _, lines in windows for line in lines]
+
+
+def _measure(
+    name: str, sink: Destination, raw: Destination, windows: Windows, root: Path
+) -> dict[str, Any]:
+    zone = LandingZone(root / "landing")
+    with stopwatch() as shipping:
+        report = ship_windows(
+            sink,
+            ((moment, iter(lines)) for moment, lines in windows),
+            SentLedger(zone, name),
+            DeadLetters(root / "dead.jsonl.gz"),
+        )
+    if report.failed or report.dead_lettered:
+        raise RuntimeError(f"{name}: {report.summary()}")
+    batches = list(_batches(raw, windows))  # built before the clock starts
+    with stopwatch() as baseline:
+        for batch in batches:
+            answer = raw.send(batch)
+            if answer.refused or answer.partial:
+                raise RuntimeError(f"{name}: the raw baseline was refused: {answer}")
+    count = len(_all(windows))
+    sink_rate, raw_rate = count / shipping.seconds, count / baseline.seconds
+    return {
+        "sink_events_per_second": round(sink_rate),
+        "raw_events_per_second": round(raw_rate),
+        "ratio": round(sink_rate / raw_rate, 3),
+        "requests": len(batches),
+    }
+
+
+def _batches(destination: Destination, windows: Windows) -> Iterator[list[Entry]]:
+    """The sink's batches: per window, by the destination's count and byte limits."""
+    import orjson
+
+    for _, lines in windows:
+        batch: list[Entry] = []
+        size = destination.batch_bytes([])
+        for line in lines:
+            entry = destination.entry(orjson.loads(line), line)
+            if batch and (
+                len(batch) >= destination.max_entries
+                or size + SEPARATOR_BYTES + entry.size > destination.max_bytes
+            ):
+                yield batch
+                batch, size = [], destination.batch_bytes([])
+            batch.append(entry)
+            size += entry.size + SEPARATOR_BYTES
+        if batch:
+            yield batch
+
+
+def _cloudtrail_lake(stack: ExitStack) -> tuple[Destination, Callable[[], int]]:
+    url = stack.enter_context(
+        standin_process("cloudtrail_data", channel_arn=CHANNEL, access_key_id=ACCESS_KEY)
+    )
+    client = boto3.session.Session().client(
+        "cloudtrail-data",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=secrets.token_hex(16),  # the stand-in checks the key id
+    )
+    return CloudTrailLakeDestination(client, Channel.parse(CHANNEL)), lambda: stored(url)
+
+
+def _openobserve(stack: ExitStack) -> tuple[Destination, Callable[[], int]]:
+    url = stack.enter_context(
+        standin_process(
+            "openobserve",
+            user=USER,
+            password=PASSWORD,
+            ingest_allowed_upto_hours=int(FOREVER.days * 24),
+        )
+    )
+    client = stack.enter_context(httpx.Client(base_url=url, auth=(USER, PASSWORD), timeout=60))
+    destination = OpenObserveDestination(
+        client, "default", "okta", ingest_allowed_upto=FOREVER, clock=lambda: datetime.now(UTC)
+    )
+    return destination, lambda: stored(url)
+
+
+def render(result: dict[str, Any]) -> str:
+    rows = []
+    for key, label in (("cloudtrail_lake", "CloudTrail Lake"), ("openobserve", "OpenObserve")):
+        measured = result[key]
+        rows.append(
+            [
+                label,
+                measured["sink_events_per_second"],
+                measured["raw_events_per_second"],
+                f"{measured['ratio']:.0%}",
+                measured["requests"],
+            ]
+        )
+    return table(
+        f"Sinks: {result['events']} landed events to each destination's stand-in, the sink "
+        f"against the same request bodies sent raw (goal: >= {result['goal_ratio']:.0%})",
+        ["destination", "sink events/s", "raw events/s", "ratio", "requests"],
+        rows,
+    )
