@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 import httpx
+import orjson
 
 from bench.loading import landed_lines, sample_events
 from bench.measure import stopwatch, table
@@ -31,7 +32,7 @@ from okta_pipeline.lib.sinks.cloudtrail_lake import Channel, CloudTrailLakeDesti
 from okta_pipeline.lib.sinks.model import Destination, Entry
 from okta_pipeline.lib.sinks.openobserve import OpenObserveDestination
 from okta_pipeline.lib.sinks.sent_ledger import SentLedger
-from okta_pipeline.lib.sinks.shipping import SEPARATOR_BYTES, ship_windows
+from okta_pipeline.lib.sinks.shipping import Batcher, ship_windows
 
 CHANNEL = "arn:aws:cloudtrail:us-east-1:123456789012:channel/okta-bench"
 ACCESS_KEY = "AKIABENCHSTANDIN0001"
@@ -99,23 +100,15 @@ def _measure(
 
 def _batches(destination: Destination, windows: Windows) -> Iterator[list[Entry]]:
     """The sink's batches: per window, by the destination's count and byte limits."""
-    import orjson
-
     for _, lines in windows:
-        batch: list[Entry] = []
-        size = destination.batch_bytes([])
+        batcher = Batcher(destination)
         for line in lines:
-            entry = destination.entry(orjson.loads(line), line)
-            if batch and (
-                len(batch) >= destination.max_entries
-                or size + SEPARATOR_BYTES + entry.size > destination.max_bytes
-            ):
-                yield batch
-                batch, size = [], destination.batch_bytes([])
-            batch.append(entry)
-            size += entry.size + SEPARATOR_BYTES
-        if batch:
-            yield batch
+            full = batcher.add(destination.entry(orjson.loads(line), line))
+            if full:
+                yield full
+        rest = batcher.take()
+        if rest:
+            yield rest
 
 
 def _cloudtrail_lake(stack: ExitStack) -> tuple[Destination, Callable[[], int]]:

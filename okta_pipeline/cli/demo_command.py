@@ -22,7 +22,7 @@ from okta_pipeline.cli.demo_push import (
 )
 from okta_pipeline.cli.demo_secrets import demo_secret
 from okta_pipeline.cli.demo_sinks import ship_to_standins
-from okta_pipeline.cli.local_instance import local_instance
+from okta_pipeline.cli.local_instance import QUIET, local_instance
 from okta_pipeline.cli.local_trail import demo_trail
 from okta_pipeline.cli.opensearch_commands import ensure_cluster
 from okta_pipeline.cli.time_arguments import aligned_time
@@ -104,9 +104,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="write the injected attacks' events here (JSON Lines: scenario, incident, uuid)",
     )
     parser.set_defaults(handler=_demo)
-
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def beside_index_prefix(index_prefix: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 
+from okta_pipeline.cli.local_instance import QUIET
 from okta_pipeline.cli.local_log_stream import STREAM_SETTINGS, LocalLogStream, local_log_stream
 from okta_pipeline.defs.okta.log_stream import log_stream_drain_job
 from okta_pipeline.lib.landing import WINDOW, LandingZone, window_start
@@ -121,7 +122,7 @@ def play_live_attacks(
         result = log_stream_drain_job.execute_in_process(
             resources={**resources, "log_stream": push.stream.resource()},
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config=QUIET,
         )
         times = _processed_at(result)
         if times is None:

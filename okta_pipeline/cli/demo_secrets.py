@@ -20,12 +20,20 @@ def demo_secret(name: str, prefix: str = "") -> Iterator[tuple[str, dg.EnvVar]]:
     """A fresh random secret, set as environment variable `name` until the block ends: the
     value (for the local service that checks it) and the `EnvVar` (for the resource)."""
     value = prefix + secrets.token_urlsafe(24)
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
+    with environment({name: value}):
         yield value, dg.EnvVar(name)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These environment variables set until the block ends, then as they were."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
     finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -3,16 +3,15 @@ OpenObserve, and what each accepted (counted by the sink and, by id, by the stan
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from okta_pipeline.cli.demo_secrets import demo_secret
+from okta_pipeline.cli.demo_secrets import demo_secret, environment
+from okta_pipeline.cli.local_instance import QUIET
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.sinks.assets import cloudtrail_lake_okta_events, openobserve_okta_logs
 from okta_pipeline.defs.sinks.resources import CloudTrailLakeResource, OpenObserveResource
@@ -25,7 +24,6 @@ from okta_pipeline.lib.standins.openobserve import OpenObserveStandIn
 CHANNEL = "arn:aws:cloudtrail:us-east-1:123456789012:channel/okta-pipeline-demo"
 ACCESS_KEY = "AKIADEMOSTANDIN00001"
 OPENOBSERVE_USER = "demo@okta-pipeline.local"
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def ship_to_standins(
@@ -36,7 +34,7 @@ def ship_to_standins(
         stack.enter_context(
             demo_secret("AWS_SECRET_ACCESS_KEY")
         )  # any: the stand-in checks the key id
-        stack.enter_context(_environment({"AWS_ACCESS_KEY_ID": ACCESS_KEY}))
+        stack.enter_context(environment({"AWS_ACCESS_KEY_ID": ACCESS_KEY}))
         password, password_env = stack.enter_context(demo_secret("OKTA_PIPELINE_DEMO_O2_PASSWORD"))
         lake = stack.enter_context(CloudTrailDataStandIn(CHANNEL, ACCESS_KEY))
         openobserve = stack.enter_context(OpenObserveStandIn(OPENOBSERVE_USER, password))
@@ -81,17 +79,3 @@ def ship_to_standins(
 def _counts(totals: dict[str, str], sink: str) -> dict[str, int]:
     keys = ("sent", "accepted", "already_accepted", "failed", "dead_lettered")
     return {key: int(totals.get(f"{sink}_{key}", 0)) for key in keys}
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -11,6 +11,8 @@ import dagster as dg
 
 LOCAL_HOME = ".dagster_home"
 INSTANCE_SETTINGS = "dagster.yaml"
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""Run config for a run the CLI launches itself: its console shows warnings and errors only."""
 
 
 def local_dagster_home(environ: Mapping[str, str], project: Path) -> Path:

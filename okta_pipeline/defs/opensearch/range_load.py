@@ -125,19 +125,19 @@ def load_landed_range(
             "shapes it cannot take are dead-lettered there. To reload such a day, delete its "
             "index and materialize the day's partitions again (see the README's mapping section)."
         )
-    moments = [start + n * WINDOW for n in range(int((end - start) / WINDOW))]
+    moments = windows_between(start, end)
     versions = {moment: zone.window_version(moment) for moment in moments}  # before reading
     previous = (
         {}
         if config.reload_unchanged_windows
-        else last_loads(context.instance, context.asset_key, map(_key, moments))
+        else last_loads(context.instance, context.asset_key, map(partition_key, moments))
     )
     documents_before = _documents_per_window(client, target, start, end) if previous else {}
     skipped = {
-        moment: previous[_key(moment)]
+        moment: previous[partition_key(moment)]
         for moment in moments
         if unchanged_since_last_load(
-            previous.get(_key(moment)), versions[moment], documents_before.get(moment, 0)
+            previous.get(partition_key(moment)), versions[moment], documents_before.get(moment, 0)
         )
     }
     if skipped:
@@ -145,30 +145,14 @@ def load_landed_range(
             f"{len(skipped)} of {len(moments)} windows are unchanged since they were last "
             "loaded, with every document still indexed: not sent again"
         )
-    raw_counts: dict[datetime, int] = {}
-
-    def counted(moment: datetime) -> Iterator[str]:
-        raw_counts[moment] = 0
-        for line in zone.iter_window_lines(moment):
-            raw_counts[moment] += 1
-            yield line
-
-    def landed_windows() -> Iterator[tuple[datetime, Iterator[str]]]:
-        # streamed: the loader holds a chunk or two, never a whole window
-        for moment in moments:
-            if moment not in skipped:
-                yield moment, counted(moment)
-
-    dead_letter_key = (
-        f"_dead_letter/{prefix}/"
-        f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run.run_id[:8]}.jsonl.gz"
-    )
+    landed = LandedWindows(zone, [m for m in moments if m not in skipped])
+    dead_letter_key = run_dead_letter_key(prefix, start, end, context.run.run_id)
     # Spooled locally and stored in the landing zone at the end, even if the load fails.
     with zone.spooled(dead_letter_key) as spool:
         dead_letters = DeadLetters(spool, location=zone.storage.location(dead_letter_key))
         report = load_windows(
             client,
-            landed_windows(),
+            landed,
             prefix,
             dead_letters,
             chunk_bytes=opensearch.bulk_chunk_bytes,
@@ -183,7 +167,7 @@ def load_landed_range(
     for moment, load in report.windows.items():
         records[moment] = WindowLoadRecord(
             landed_version=versions[moment],
-            raw_events=raw_counts.get(moment, 0),
+            raw_events=landed.counts.get(moment, 0),
             documents=indexed_counts.get(moment, 0),
             dead_lettered=load.dead_lettered,
             failed=load.failed,
@@ -202,11 +186,11 @@ def load_landed_range(
     for moment, record in sorted(records.items()):
         add_window_metadata(
             context,
-            _key(moment),
+            partition_key(moment),
             {**record.metadata(), "sent_this_run": moment in sent, **sent.get(moment, {})},
         )
         checks += window_checks(
-            _key(moment), record, report.windows.get(moment), report.dead_letter_location
+            partition_key(moment), record, report.windows.get(moment), report.dead_letter_location
         )
     totals = {
         "indexed": sum(w.indexed for w in report.windows.values()),
@@ -297,8 +281,38 @@ def window_checks(
     ]
 
 
-def _key(moment: datetime) -> str:
+def partition_key(moment: datetime) -> str:
     return moment.strftime(PARTITION_FORMAT)
+
+
+def windows_between(start: datetime, end: datetime) -> list[datetime]:
+    """The 5-minute windows of a run's range [start, end)."""
+    return [start + n * WINDOW for n in range(int((end - start) / WINDOW))]
+
+
+def run_dead_letter_key(folder: str, start: datetime, end: datetime, run_id: str) -> str:
+    """Where a run over [start, end) stores what it dead-lettered, in the landing zone."""
+    return f"_dead_letter/{folder}/{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{run_id[:8]}.jsonl.gz"
+
+
+class LandedWindows:
+    """The landed lines of `moments`, window by window, streamed (a load holds a chunk or two,
+    never a whole window); `counts` has how many lines each window had once it was read."""
+
+    def __init__(self, zone: LandingZone, moments: list[datetime]) -> None:
+        self.zone = zone
+        self.moments = moments
+        self.counts: dict[datetime, int] = {}
+
+    def __iter__(self) -> Iterator[tuple[datetime, Iterator[str]]]:
+        for moment in self.moments:
+            yield moment, self._counted(moment)
+
+    def _counted(self, moment: datetime) -> Iterator[str]:
+        self.counts[moment] = 0
+        for line in self.zone.iter_window_lines(moment):
+            self.counts[moment] += 1
+            yield line
 
 
 def _documents_per_window(

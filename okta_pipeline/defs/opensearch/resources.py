@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import dagster as dg
 from opensearchpy import OpenSearch
 from pydantic import Field
 
+from okta_pipeline.lib.aws_secrets import secret_pair
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
 
@@ -65,17 +65,5 @@ class OpenSearchResource(dg.ConfigurableResource):
         time.sleep(seconds)
 
     def _secret_credentials(self) -> tuple[str, str]:
-        import boto3
-
-        # The secret's region comes from the environment (AWS_REGION on ECS); aws_region is for
-        # SigV4, which does not combine with basic-auth credentials.
-        secret = boto3.client("secretsmanager").get_secret_value(
-            SecretId=self.credentials_secret_id
-        )
-        try:
-            values = json.loads(secret["SecretString"])
-            return str(values["username"]), str(values["password"])
-        except (KeyError, ValueError):
-            raise ValueError(
-                f"secret {self.credentials_secret_id} must be JSON with username and password"
-            ) from None
+        # aws_region is for SigV4, which does not combine with basic-auth credentials.
+        return secret_pair(str(self.credentials_secret_id), "username", "password")

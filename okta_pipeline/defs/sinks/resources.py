@@ -1,6 +1,5 @@
 """Where the sinks send: a CloudTrail Lake channel, an OpenObserve log stream."""
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -8,6 +7,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
+from okta_pipeline.lib.aws_secrets import secret_pair
 from okta_pipeline.lib.sinks.cloudtrail_lake import Channel, CloudTrailLakeDestination
 from okta_pipeline.lib.sinks.openobserve import OpenObserveDestination
 
@@ -81,18 +81,7 @@ class OpenObserveResource(dg.ConfigurableResource):
 
     def _credentials(self) -> tuple[str, str]:
         if self.credentials_secret_id:
-            import boto3
-
-            secret = boto3.client("secretsmanager").get_secret_value(
-                SecretId=self.credentials_secret_id
-            )
-            try:
-                values = json.loads(secret["SecretString"])
-                return str(values["user"]), str(values["password"])
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(
-                    f"secret {self.credentials_secret_id} must be JSON with user and password"
-                ) from None
+            return secret_pair(self.credentials_secret_id, "user", "password")
         if not self.user or not self.password:
             raise ValueError(
                 "OpenObserve needs OPENOBSERVE_USER and OPENOBSERVE_PASSWORD, or "

@@ -12,15 +12,18 @@ from okta_pipeline.defs.opensearch.range_load import (
     PARITY,
     REQUIRED_FIELDS,
     CheckWording,
+    LandedWindows,
     LoadConfig,
+    partition_key,
+    run_dead_letter_key,
     window_checks,
+    windows_between,
 )
 from okta_pipeline.defs.opensearch.window_loads import (
     WindowLoadRecord,
     last_loads,
     unchanged_since_last_load,
 )
-from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.storage.resources import location_metadata
 from okta_pipeline.defs.window_results import (
     WindowCheck,
@@ -75,20 +78,20 @@ def ship_landed_range(
     """Ship the run's windows of `zone` to `destination` (`label` names it in messages)."""
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
-    moments = [start + n * WINDOW for n in range(int((end - start) / WINDOW))]
+    moments = windows_between(start, end)
     versions = {moment: zone.window_version(moment) for moment in moments}  # before reading
     ledger = SentLedger(zone, destination.name)
     previous = (
         {}
         if config.reload_unchanged_windows
-        else last_loads(context.instance, context.asset_key, map(_key, moments))
+        else last_loads(context.instance, context.asset_key, map(partition_key, moments))
     )
     skipped = {
-        moment: previous[_key(moment)]
+        moment: previous[partition_key(moment)]
         for moment in moments
-        if _key(moment) in previous
+        if partition_key(moment) in previous
         and unchanged_since_last_load(
-            previous[_key(moment)], versions[moment], len(ledger.accepted(moment))
+            previous[partition_key(moment)], versions[moment], len(ledger.accepted(moment))
         )
     }
     if skipped:
@@ -103,26 +106,11 @@ def ship_landed_range(
             f"{older} of the range's {len(moments)} windows end before {horizon:%Y-%m-%d %H:%M} "
             f"UTC: their events not yet accepted are {destination.horizon_fix()}"
         )
-    raw_counts: dict[datetime, int] = {}
-
-    def counted(moment: datetime) -> Iterator[str]:
-        raw_counts[moment] = 0
-        for line in zone.iter_window_lines(moment):
-            raw_counts[moment] += 1
-            yield line
-
-    def landed_windows() -> Iterator[tuple[datetime, Iterator[str]]]:
-        for moment in moments:
-            if moment not in skipped:
-                yield moment, counted(moment)
-
-    dead_letter_key = (
-        f"_dead_letter/{destination.name}/"
-        f"{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}-run-{context.run.run_id[:8]}.jsonl.gz"
-    )
+    landed = LandedWindows(zone, [m for m in moments if m not in skipped])
+    dead_letter_key = run_dead_letter_key(destination.name, start, end, context.run.run_id)
     with zone.spooled(dead_letter_key) as spool:
         dead_letters = DeadLetters(spool, location=zone.storage.location(dead_letter_key))
-        report = ship_windows(destination, landed_windows(), ledger, dead_letters)
+        report = ship_windows(destination, landed, ledger, dead_letters)
 
     wording = CheckWording(
         stored="accepted",
@@ -141,7 +129,7 @@ def ship_landed_range(
     for moment, load in report.windows.items():
         records[moment] = WindowLoadRecord(
             landed_version=versions[moment],
-            raw_events=raw_counts.get(moment, 0),
+            raw_events=landed.counts.get(moment, 0),
             documents=load.indexed + load.unchanged,
             dead_lettered=load.dead_lettered,
             failed=load.failed,
@@ -151,7 +139,7 @@ def ship_landed_range(
         shipped = report.windows.get(moment)
         add_window_metadata(
             context,
-            _key(moment),
+            partition_key(moment),
             {
                 **record.metadata(),
                 "sent_this_run": shipped is not None,
@@ -170,7 +158,7 @@ def ship_landed_range(
             else None
         )
         checks += window_checks(
-            _key(moment), record, shipped, report.dead_letter_location, wording, reason
+            partition_key(moment), record, shipped, report.dead_letter_location, wording, reason
         )
     totals = {
         "sent": report.sent,
@@ -189,7 +177,3 @@ def ship_landed_range(
         context.log.warning(report.summary())
     tag_run(context, destination.name, totals)
     yield from materialize_windows(context, checks)
-
-
-def _key(moment: datetime) -> str:
-    return moment.strftime(PARTITION_FORMAT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,6 +10,7 @@ from okta_pipeline.lib.alerts.delivery import DEFAULT_ROUTES, JIRA, SLACK, Desti
 from okta_pipeline.lib.alerts.http import DEFAULT_RETRY, RetryPolicy
 from okta_pipeline.lib.alerts.jira import JiraClient, JiraSettings
 from okta_pipeline.lib.alerts.slack import SlackBot, SlackWebhook
+from okta_pipeline.lib.aws_secrets import secret_pair
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
 
@@ -101,13 +101,7 @@ def settings_from_environment(environ: Mapping[str, str]) -> AlertSettings:
 
 def jira_secret(secret_id: str) -> tuple[str, str]:
     """The email and API token in a Secrets Manager secret (JSON: email, api_token)."""
-    import boto3  # only deployments that keep Jira's token in Secrets Manager need it
-
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
     try:
-        values = json.loads(secret["SecretString"])
-        return str(values["email"]), str(values["api_token"])
-    except (KeyError, TypeError, ValueError):
-        raise AlertConfigError(
-            f"secret {secret_id} must be JSON with email and api_token"
-        ) from None
+        return secret_pair(secret_id, "email", "api_token")
+    except ValueError as error:
+        raise AlertConfigError(str(error)) from None

@@ -31,10 +31,9 @@ class PolledUuids:
     def compared_with_push(self, zone: LandingZone, window: datetime) -> PushComparison | None:
         """For a window the log stream delivered to, what it and this fetch each saw that the
         other did not; None for a window without push receipts."""
-        receipts = receipts_zone(zone)
-        if not receipts.has_window(window):
+        pushed = {str(r["uuid"]) for r in receipts_zone(zone).read_window(window)}
+        if not pushed:
             return None
-        pushed = {str(r["uuid"]) for r in receipts.read_window(window)}
         polled = self.by_window.get(window, set())
         return PushComparison(
             pushed=len(pushed),

@@ -33,10 +33,13 @@ class SentLedger:
         self.checkpoint_seconds = checkpoint_seconds
         self._pending: dict[datetime, list[dict[str, str]]] = {}
         self._oldest_pending: float | None = None
+        self._accepted: dict[datetime, set[str]] = {}
+        """Each window's acceptances as read once, plus those this ledger recorded since."""
 
     def accepted(self, window: datetime) -> set[str]:
-        stored = {str(record["uuid"]) for record in self.zone.read_window(window)}
-        return stored | {record["uuid"] for record in self._pending.get(window, [])}
+        if window not in self._accepted:
+            self._accepted[window] = {str(r["uuid"]) for r in self.zone.read_window(window)}
+        return set(self._accepted[window])
 
     def record(
         self, window: datetime, accepted: Iterable[tuple[str, str, str]], at: datetime
@@ -49,6 +52,8 @@ class SentLedger:
         ]
         if not records:
             return
+        self.accepted(window)  # read before it is added to
+        self._accepted[window].update(r["uuid"] for r in records)
         self._pending.setdefault(window, []).extend(records)
         now = time.monotonic()
         if self._oldest_pending is None:
@@ -61,6 +66,3 @@ class SentLedger:
         pending, self._pending, self._oldest_pending = self._pending, {}, None
         for window, records in pending.items():
             self.zone.write_window(window, records, at.astimezone(UTC))
-
-    def version(self, window: datetime) -> str:
-        return self.zone.window_version(window)

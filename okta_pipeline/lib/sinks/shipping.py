@@ -101,54 +101,92 @@ def _ship_window(
     clock: Callable[[], datetime],
 ) -> None:
     load = report.windows.setdefault(window, WindowLoad(window))
-    already = ledger.accepted(window)
-    batch: list[Entry] = []
+    batcher = Batcher(destination)
     events: dict[str, Event] = {}
-    size = destination_overhead(destination)
-    # Parsing and mapping run on a worker thread while a batch is in flight.
-    for chunk in prepared_ahead(_prepared(destination, lines, already), name="sink-prepare"):
-        for item in chunk:
-            if item.problem is not None:
-                if item.event is not None:
-                    report.field_problems[item.problem] += 1
-                    load.field_problems[item.problem] += 1
-                dead_letter(report, dead_letters, load, item.problem, item.event or item.line)
-                continue
-            assert item.event is not None
-            if item.entry is None and item.refused is None:  # accepted before
-                load.unchanged += 1
-                continue
-            if report.credentials_refused:
-                load.failed += 1
-                continue
-            if horizon is not None and item.moment is not None and item.moment < horizon:
-                load.failed += 1
-                report.beyond_horizon[window] += 1
-                continue
-            if item.refused is not None:
-                reason = f"{item.refused.code}: {item.refused.message}"
-                dead_letter(report, dead_letters, load, reason, item.event)
-                continue
-            entry = item.entry
-            assert entry is not None
-            if entry.id in events:
-                load.unchanged += 1
-                continue
-            if batch and (
-                len(batch) >= destination.max_entries
-                or size + SEPARATOR_BYTES + entry.size > destination.max_bytes
-            ):
-                _flush(
-                    destination, batch, events, load, report, ledger, dead_letters, retries, clock
-                )
-                batch, events, size = [], {}, destination_overhead(destination)
-            batch.append(entry)
-            events[entry.id] = item.event
-            size += entry.size + SEPARATOR_BYTES
-            load.bytes += entry.size
-    if batch:
+    """The batch's events, for its dead letters."""
+
+    def send(batch: list[Entry]) -> None:
         _flush(destination, batch, events, load, report, ledger, dead_letters, retries, clock)
+        events.clear()
+
+    # Parsing and mapping run on a worker thread while a batch is in flight.
+    items = _prepared(destination, lines, ledger.accepted(window))
+    for chunk in prepared_ahead(items, name="sink-prepare"):
+        for item in chunk:
+            entry = _to_send(item, window, horizon, load, report, dead_letters)
+            if entry is None or item.event is None:
+                continue
+            if entry.id in events:  # twice in one batch: a destination refuses the batch
+                load.unchanged += 1
+                continue
+            full = batcher.add(entry)
+            if full:
+                send(full)
+            events[entry.id] = item.event
+            load.bytes += entry.size
+    rest = batcher.take()
+    if rest:
+        send(rest)
     load.finished = time.monotonic()
+
+
+def _to_send(
+    item: _Item,
+    window: datetime,
+    horizon: datetime | None,
+    load: WindowLoad,
+    report: ShipReport,
+    dead_letters: DeadLetters,
+) -> Entry | None:
+    """The item's entry when it is to be sent; otherwise it is counted (accepted before, not
+    sendable now) or dead-lettered here, and None."""
+    if item.problem is not None:
+        if item.event is not None:
+            report.field_problems[item.problem] += 1
+            load.field_problems[item.problem] += 1
+        dead_letter(report, dead_letters, load, item.problem, item.event or item.line)
+        return None
+    if item.entry is None and item.refused is None:  # accepted before
+        load.unchanged += 1
+        return None
+    if report.credentials_refused:
+        load.failed += 1
+        return None
+    if horizon is not None and item.moment is not None and item.moment < horizon:
+        load.failed += 1
+        report.beyond_horizon[window] += 1
+        return None
+    if item.refused is not None:
+        reason = f"{item.refused.code}: {item.refused.message}"
+        dead_letter(report, dead_letters, load, reason, item.event or item.line)
+        return None
+    return item.entry
+
+
+class Batcher:
+    """Entries gathered into the destination's batches, by its count and byte limits."""
+
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
+        self.entries: list[Entry] = []
+        self.size = destination.batch_bytes([])
+
+    def add(self, entry: Entry) -> list[Entry] | None:
+        """Add `entry`; the batch to send first when it does not fit beside it."""
+        full = None
+        if self.entries and (
+            len(self.entries) >= self.destination.max_entries
+            or self.size + SEPARATOR_BYTES + entry.size > self.destination.max_bytes
+        ):
+            full = self.take()
+        self.entries.append(entry)
+        self.size += entry.size + SEPARATOR_BYTES
+        return full
+
+    def take(self) -> list[Entry]:
+        """The entries gathered so far, and a fresh batch."""
+        taken, self.entries, self.size = self.entries, [], self.destination.batch_bytes([])
+        return taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +233,6 @@ def _item(destination: Destination, line: str, already: set[str]) -> _Item:
         return _Item(line, event, moment=moment, entry=destination.entry(event, line))
     except EntryRefusedError as refused:
         return _Item(line, event, moment=moment, refused=refused)
-
-
-def destination_overhead(destination: Destination) -> int:
-    return destination.batch_bytes([])
 
 
 def _flush(
