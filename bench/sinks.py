@@ -3,7 +3,7 @@
 For each sink, the same landed events go two ways, each to a stand-in of its own:
 (a) the sink (`ship_windows`): it parses each landed line, skips what its ledger holds, maps
     the event to the destination's shape, batches by the destination's count and size limits,
-    sends, reads each answer and records what was accepted in its ledger after every batch;
+    sends, reads each answer and records what was accepted in its ledger;
 (b) a raw baseline: the same request bodies, built before the clock starts, sent in the same
     batches with the same client, with no per-event work at all.
 The stand-ins do the destination's checks on every request both ways, each in a process of its

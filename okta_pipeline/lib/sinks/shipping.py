@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 
 import orjson
@@ -72,19 +72,16 @@ def ship_windows(
     ledger: SentLedger,
     dead_letters: DeadLetters,
     policy: RetryPolicy | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ShipReport:
     report = ShipReport(shape=OKTA_EVENT)
     retries = policy or RetryPolicy(8, 0.5, 300.0, time.sleep)
     horizon = destination.horizon()
     try:
         for window, lines in windows:
-            _ship_window(
-                destination, window, lines, horizon, report, ledger, dead_letters, retries, clock
-            )
-            ledger.flush(clock())
+            _ship_window(destination, window, lines, horizon, report, ledger, dead_letters, retries)
+            ledger.flush()
     finally:
-        ledger.flush(clock())  # what was accepted stays recorded, whatever stopped the run
+        ledger.flush()  # what was accepted stays recorded, whatever stopped the run
     report.dead_letter_location = dead_letters.location if report.dead_lettered else None
     return report
 
@@ -98,31 +95,31 @@ def _ship_window(
     ledger: SentLedger,
     dead_letters: DeadLetters,
     retries: RetryPolicy,
-    clock: Callable[[], datetime],
 ) -> None:
     load = report.windows.setdefault(window, WindowLoad(window))
     batcher = Batcher(destination)
-    events: dict[str, Event] = {}
-    """The batch's events, for its dead letters."""
+    lines_sent: dict[str, str] = {}
+    """The batch's landed lines, for its dead letters (parsed events are not kept: holding
+    thousands of them makes the garbage collector's passes cost more than the parsing)."""
 
     def send(batch: list[Entry]) -> None:
-        _flush(destination, batch, events, load, report, ledger, dead_letters, retries, clock)
-        events.clear()
+        _flush(destination, batch, lines_sent, load, report, ledger, dead_letters, retries)
+        lines_sent.clear()
 
     # Parsing and mapping run on a worker thread while a batch is in flight.
     items = _prepared(destination, lines, ledger.accepted(window))
     for chunk in prepared_ahead(items, name="sink-prepare"):
         for item in chunk:
             entry = _to_send(item, window, horizon, load, report, dead_letters)
-            if entry is None or item.event is None:
+            if entry is None:
                 continue
-            if entry.id in events:  # twice in one batch: a destination refuses the batch
+            if entry.id in lines_sent:  # twice in one batch: a destination refuses the batch
                 load.unchanged += 1
                 continue
             full = batcher.add(entry)
             if full:
                 send(full)
-            events[entry.id] = item.event
+            lines_sent[entry.id] = item.line
             load.bytes += entry.size
     rest = batcher.take()
     if rest:
@@ -195,6 +192,7 @@ class _Item:
 
     line: str
     event: Event | None = None
+    """The parsed event, kept only when it is not sent (to dead-letter it as an object)."""
     problem: str | None = None
     """Why it cannot be placed in a window (not JSON, no uuid...): a dead letter."""
     moment: datetime | None = None
@@ -228,9 +226,9 @@ def _item(destination: Destination, line: str, already: set[str]) -> _Item:
         return _Item(line, event, problem=placed)
     uuid, moment = placed
     if uuid in already:
-        return _Item(line, event, moment=moment)
+        return _Item(line, moment=moment)
     try:
-        return _Item(line, event, moment=moment, entry=destination.entry(event, line))
+        return _Item(line, moment=moment, entry=destination.entry(event, line))
     except EntryRefusedError as refused:
         return _Item(line, event, moment=moment, refused=refused)
 
@@ -238,13 +236,12 @@ def _item(destination: Destination, line: str, already: set[str]) -> _Item:
 def _flush(
     destination: Destination,
     batch: list[Entry],
-    events: dict[str, Event],
+    lines: dict[str, str],
     load: WindowLoad,
     report: ShipReport,
     ledger: SentLedger,
     dead_letters: DeadLetters,
     policy: RetryPolicy,
-    clock: Callable[[], datetime],
 ) -> None:
     pending = batch
     report.sent += len(batch)
@@ -264,12 +261,10 @@ def _flush(
             continue
         by_id = {entry.id: entry for entry in pending}
         if result.partial is not None:
-            _partly_stored(
-                result.partial, pending, events, load, report, ledger, dead_letters, clock
-            )
+            _partly_stored(result.partial, pending, lines, load, report, ledger, dead_letters)
             return
         taken = [(i, by_id[i].published, d) for i, d in result.accepted.items() if i in by_id]
-        ledger.record(load.window, taken, clock())  # recorded before anything else is sent
+        ledger.record(load.window, taken)  # recorded before anything else is sent
         load.indexed += len(taken)
         retry: dict[str, Entry] = {}
         for refusal in result.refused:
@@ -279,39 +274,44 @@ def _flush(
                 retry[refusal.id] = by_id[refusal.id]
             else:
                 reason = f"{refusal.code}: {refusal.message}"[:300]
-                dead_letter(report, dead_letters, load, reason, events[refusal.id])
+                dead_letter(report, dead_letters, load, reason, _parsed(lines[refusal.id]))
         answered = set(result.accepted) | {r.id for r in result.refused}
         # an entry the response does not mention was not taken: send it again
         retry.update({e.id: e for e in pending if e.id not in answered})
         pending = list(retry.values())
     for entry in pending:
         load.failed += 1
-        add_example(report, events[entry.id], report.last_unavailable or RETRIES_EXHAUSTED)
+        add_example(report, _parsed(lines[entry.id]), report.last_unavailable or RETRIES_EXHAUSTED)
 
 
 def _partly_stored(
     partial: PartialBatch,
     batch: list[Entry],
-    events: dict[str, Event],
+    lines: dict[str, str],
     load: WindowLoad,
     report: ShipReport,
     ledger: SentLedger,
     dead_letters: DeadLetters,
-    clock: Callable[[], datetime],
 ) -> None:
     """Some of the batch was stored, nobody knows which: sending any of it again could store it
     twice, so the whole batch goes in the ledger (destination id "partial") and in the dead
     letters, for a check by hand, and the counts are the destination's."""
-    ledger.record(load.window, [(e.id, e.published, "partial") for e in batch], clock())
+    ledger.record(load.window, [(e.id, e.published, "partial") for e in batch])
     reason = (
         f"PartialRefusal: the destination stored {partial.stored} and refused "
         f"{partial.refused} of a batch of {len(batch)} without naming which ({partial.error}); "
         "the batch is not sent again, so that none is stored twice"
     )[:400]
     for entry in batch:
-        dead_letters.add(load.window, reason, events[entry.id])
+        dead_letters.add(load.window, reason, _parsed(lines[entry.id]))
     load.indexed += partial.stored
     load.dead_lettered += len(batch) - partial.stored
     load.dead_letter_reasons[reason] += len(batch) - partial.stored
     report.dead_letter_reasons[reason] += len(batch) - partial.stored
-    add_example(report, events[batch[0].id], reason)
+    add_example(report, _parsed(lines[batch[0].id]), reason)
+
+
+def _parsed(line: str) -> Event:
+    """A sent line parsed again, for a dead letter (it parsed when it was sent)."""
+    event: Event = orjson.loads(line)
+    return event
