@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, TransportError
 
 from bench.measure import table
 from bench.ttd_definitions import SLACK_CHANNEL
@@ -274,17 +274,7 @@ def _observe(side: Side, attacks: list[Attack], client: OpenSearch) -> None:
     side.seen_messages = len(messages)
     pending = [a for a in attacks if side.name in a.sides and side.name not in a.found]
     if pending:
-        hits = client.search(
-            index=f"{side.prefix}-findings-*",
-            body={
-                "size": 1000,
-                "query": {
-                    "terms": {"evidence.uuids": sorted(set().union(*(a.uuids for a in pending)))}
-                },
-                "_source": ["finding_id", "detection.id", "evidence.uuids"],
-            },
-            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
-        )["hits"]["hits"]
+        hits = _findings_of(client, side, pending)
         for attack in pending:
             ids = {
                 h["_source"]["finding_id"]
@@ -395,3 +385,26 @@ def render(result: dict[str, Any]) -> str:
         ["ingestion", "finding p50", "finding p95", "alert p50", "alert p95", ""],
         rows,
     )
+
+
+def _findings_of(client: OpenSearch, side: Side, pending: list[Attack]) -> list[dict[str, Any]]:
+    """The side's findings that hold a pending attack's events; none yet while a findings index
+    the pipeline has just created has no started shard (OpenSearch answers 503 then, and the
+    next poll asks again)."""
+    try:
+        found: list[dict[str, Any]] = client.search(
+            index=f"{side.prefix}-findings-*",
+            body={
+                "size": 1000,
+                "query": {
+                    "terms": {"evidence.uuids": sorted(set().union(*(a.uuids for a in pending)))}
+                },
+                "_source": ["finding_id", "detection.id", "evidence.uuids"],
+            },
+            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+        )["hits"]["hits"]
+    except TransportError as error:
+        if error.status_code != 503:
+            raise
+        return []
+    return found
