@@ -27,13 +27,17 @@ from okta_pipeline.lib.landing.shapes import RecordShape
 from okta_pipeline.lib.landing.storage import Change
 from okta_pipeline.lib.landing.zone import LandingZone
 
+CHECKPOINT_SECONDS = 2.0
+"""How old the oldest unwritten acceptance may get before the ledger writes."""
 ACCEPTANCE = RecordShape(
     noun="acceptance", id_field="uuid", time_field="published", type_field="destination_id"
 )
 
 
 class SentLedger:
-    def __init__(self, zone: LandingZone, sink: str, checkpoint_seconds: float = 2.0) -> None:
+    def __init__(
+        self, zone: LandingZone, sink: str, checkpoint_seconds: float = CHECKPOINT_SECONDS
+    ) -> None:
         self.zone = LandingZone(zone.storage, dataset=f"sink_{sink}_accepted", shape=ACCEPTANCE)
         self.checkpoint_seconds = checkpoint_seconds
         self._pending: dict[datetime, list[tuple[str, str, str]]] = {}

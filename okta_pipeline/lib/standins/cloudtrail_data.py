@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -49,6 +50,8 @@ class CloudTrailDataStandIn(StandInServer):
         self.access_key_id = access_key_id
         self.accepted: Counter[str] = Counter()
         """Accepted audit events by id: more than 1 is a duplicate in the lake."""
+        self.first_accepted_at: dict[str, float] = {}
+        """When (`time.monotonic()`) each id was first accepted."""
         self.event_data: dict[str, dict[str, Any]] = {}
         self.calls = 0
         self.throttled = 0
@@ -104,6 +107,7 @@ class CloudTrailDataStandIn(StandInServer):
                     )
                     continue
                 self.accepted[event["id"]] += 1
+                self.first_accepted_at.setdefault(event["id"], time.monotonic())
                 self.event_data[event["id"]] = json.loads(event["eventData"])
                 successful.append({"id": event["id"], "eventID": str(uuid.uuid4())})
         return Response(200, {"successful": successful, "failed": failed})
