@@ -56,7 +56,8 @@ class SentLedger:
         records = list(accepted)
         if not records:
             return
-        self.accepted(window)  # read before it is added to
+        if window not in self._accepted:
+            self.accepted(window)  # read before it is added to
         self._accepted[window].update(uuid for uuid, _, _ in records)
         self._pending.setdefault(window, []).extend(records)
         now = time.monotonic()

@@ -76,88 +76,125 @@ def ship_windows(
     report = ShipReport(shape=OKTA_EVENT)
     retries = policy or RetryPolicy(8, 0.5, 300.0, time.sleep)
     horizon = destination.horizon()
+    # Reading, parsing, mapping and batching run on a worker thread, across window boundaries,
+    # while a batch is in flight; this thread only sends, reads the answers and counts.
+    batches = (
+        batch
+        for window, lines in windows
+        for batch in _batches(destination, window, lines, ledger.accepted(window), horizon)
+    )
     try:
-        for window, lines in windows:
-            _ship_window(destination, window, lines, horizon, report, ledger, dead_letters, retries)
-            ledger.flush()
+        for batch in prepared_ahead(batches, name="sink-prepare"):
+            load = report.windows.setdefault(batch.window, WindowLoad(batch.window))
+            _ship_batch(destination, batch, horizon, load, report, ledger, dead_letters, retries)
+            if batch.ends_window:
+                load.finished = time.monotonic()
+                ledger.flush()
     finally:
         ledger.flush()  # what was accepted stays recorded, whatever stopped the run
     report.dead_letter_location = dead_letters.location if report.dead_lettered else None
     return report
 
 
-def _ship_window(
+def _ship_batch(
     destination: Destination,
-    window: datetime,
-    lines: Iterator[str],
+    batch: _Batch,
     horizon: datetime | None,
+    load: WindowLoad,
     report: ShipReport,
     ledger: SentLedger,
     dead_letters: DeadLetters,
     retries: RetryPolicy,
 ) -> None:
-    load = report.windows.setdefault(window, WindowLoad(window))
+    for item in batch.held_back:
+        _account(item, batch.window, horizon, load, report, dead_letters)
+    load.unchanged += batch.repeated
+    if not batch.entries:
+        return
+    if report.credentials_refused:
+        load.failed += len(batch.entries)
+        return
+    load.bytes += batch.bytes
+    _flush(destination, batch.entries, batch.lines, load, report, ledger, dead_letters, retries)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The worker's next stretch of a window: a batch to send (possibly empty) and the events
+    before it that are not sent, for the calling thread to count."""
+
+    window: datetime
+    entries: list[Entry]
+    lines: dict[str, str]
+    """The batch's landed lines by id, for its dead letters (parsed events are not kept:
+    holding thousands of them makes the garbage collector's passes cost more than parsing)."""
+    bytes: int
+    held_back: list[_Item]
+    repeated: int
+    """Events that were in this batch already (a destination refuses a batch with an id twice)."""
+    ends_window: bool = False
+
+
+def _batches(
+    destination: Destination,
+    window: datetime,
+    lines: Iterator[str],
+    already: set[str],
+    horizon: datetime | None,
+    held_at_most: int = 1_000,
+) -> Iterator[_Batch]:
+    """The window's lines as the destination's batches, the last one marked (a window with no
+    lines gets an empty one); none is mapped that was accepted before, and at most
+    `held_at_most` unsent events wait to be counted."""
     batcher = Batcher(destination)
-    lines_sent: dict[str, str] = {}
-    """The batch's landed lines, for its dead letters (parsed events are not kept: holding
-    thousands of them makes the garbage collector's passes cost more than the parsing)."""
-
-    def send(batch: list[Entry]) -> None:
-        _flush(destination, batch, lines_sent, load, report, ledger, dead_letters, retries)
-        lines_sent.clear()
-
-    # Parsing and mapping run on a worker thread while a batch is in flight.
-    items = _prepared(destination, lines, ledger.accepted(window))
-    for chunk in prepared_ahead(items, name="sink-prepare"):
-        for item in chunk:
-            entry = _to_send(item, window, horizon, load, report, dead_letters)
-            if entry is None:
-                continue
-            if entry.id in lines_sent:  # twice in one batch: a destination refuses the batch
-                load.unchanged += 1
-                continue
-            full = batcher.add(entry)
-            if full:
-                send(full)
-            lines_sent[entry.id] = item.line
-            load.bytes += entry.size
-    rest = batcher.take()
-    if rest:
-        send(rest)
-    load.finished = time.monotonic()
+    batch_lines: dict[str, str] = {}
+    held: list[_Item] = []
+    repeated = size = 0
+    for line in lines:
+        item = _item(destination, line, already)
+        entry = item.entry
+        if entry is None or (horizon is not None and item.moment and item.moment < horizon):
+            held.append(item)
+            if len(held) >= held_at_most:
+                yield _Batch(window, [], {}, 0, held, repeated)
+                held, repeated = [], 0
+            continue
+        if entry.id in batch_lines:
+            repeated += 1
+            continue
+        full = batcher.add(entry)
+        if full:
+            yield _Batch(window, full, batch_lines, size, held, repeated)
+            batch_lines, held, repeated, size = {}, [], 0, 0
+        batch_lines[entry.id] = line
+        size += entry.size
+    yield _Batch(window, batcher.take(), batch_lines, size, held, repeated, ends_window=True)
 
 
-def _to_send(
+def _account(
     item: _Item,
     window: datetime,
     horizon: datetime | None,
     load: WindowLoad,
     report: ShipReport,
     dead_letters: DeadLetters,
-) -> Entry | None:
-    """The item's entry when it is to be sent; otherwise it is counted (accepted before, not
-    sendable now) or dead-lettered here, and None."""
+) -> None:
+    """Count an event that is not sent: accepted before, not sendable now, or a dead letter."""
     if item.problem is not None:
         if item.event is not None:
             report.field_problems[item.problem] += 1
             load.field_problems[item.problem] += 1
         dead_letter(report, dead_letters, load, item.problem, item.event or item.line)
-        return None
-    if item.entry is None and item.refused is None:  # accepted before
+    elif item.entry is None and item.refused is None:
         load.unchanged += 1
-        return None
-    if report.credentials_refused:
+    elif report.credentials_refused:
         load.failed += 1
-        return None
-    if horizon is not None and item.moment is not None and item.moment < horizon:
+    elif horizon is not None and item.moment is not None and item.moment < horizon:
         load.failed += 1
         report.beyond_horizon[window] += 1
-        return None
-    if item.refused is not None:
+    elif item.refused is not None:
         reason = f"{item.refused.code}: {item.refused.message}"
         dead_letter(report, dead_letters, load, reason, item.event or item.line)
-        return None
-    return item.entry
 
 
 class Batcher:
@@ -200,18 +237,7 @@ class _Item:
     refused: EntryRefusedError | None = None
 
 
-def _prepared(
-    destination: Destination, lines: Iterator[str], already: set[str], size: int = 250
-) -> Iterator[list[_Item]]:
-    """The window's lines as items, `size` at a time; none is mapped that was accepted before."""
-    chunk: list[_Item] = []
-    for line in lines:
-        chunk.append(_item(destination, line, already))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+_ACCEPTED_BEFORE = _Item("")
 
 
 def _item(destination: Destination, line: str, already: set[str]) -> _Item:
@@ -226,7 +252,7 @@ def _item(destination: Destination, line: str, already: set[str]) -> _Item:
         return _Item(line, event, problem=placed)
     uuid, moment = placed
     if uuid in already:
-        return _Item(line, moment=moment)
+        return _ACCEPTED_BEFORE
     try:
         return _Item(line, moment=moment, entry=destination.entry(event, line))
     except EntryRefusedError as refused:
