@@ -170,3 +170,30 @@ def test_a_repeat_whose_issue_was_deleted_opens_a_new_issue(
     assert report.refused == {} and (report.jira_created, report.jira_commented) == (1, 0)
     (issue,) = jira.issues.values()
     assert finding_label(repeat.finding_id) in issue.labels
+
+
+def test_text_an_attacker_typed_reaches_slack_literally_and_jira_on_one_line(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    # A username typed into a failed sign-in becomes the finding's entity and summary.
+    typed = "<!channel> <https://evil.example|Reset your Okta password> & more\nsecond line"
+    finding = alert(user=typed)
+    assert typed in finding.summary and typed in finding.entity_key
+    deliverer(ledger, jira, slack, waits).deliver([finding])
+
+    (message,) = slack.messages
+    shown = json.dumps([message.text, message.blocks])
+    assert "<!channel>" not in shown and "<https://evil.example" not in shown
+    assert "&lt;!channel&gt; &lt;https://evil.example|Reset your Okta password&gt; &amp; more" in (
+        message.text
+    )
+    mrkdwn = [
+        b["text"]["text"] for b in message.blocks if b.get("text", {}).get("type") == "mrkdwn"
+    ]
+    assert any("&lt;!channel&gt;" in text for text in mrkdwn)
+    fields = [f["text"] for b in message.blocks for f in b.get("fields", [])]
+    assert any(f.startswith("*Entity*\n") and "&lt;!channel&gt;" in f for f in fields)
+
+    (issue,) = jira.issues.values()
+    summary = issue.fields["summary"]
+    assert "\n" not in summary and "<!channel>" in summary and len(summary) <= 255

@@ -4,6 +4,7 @@ Kit), with a link to its events in OpenSearch Dashboards."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ JIRA_PRIORITY = {
     "informational": "Lowest",
 }
 EVIDENCE_ROWS = 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,16 @@ def discover_url(dashboards_url: str, alert: Alert, index_pattern: str) -> str:
 
 
 def jira_summary(alert: Alert) -> str:
-    return f"[{alert.severity.upper()}] {alert.title}: {alert.document['entity_key']}"
+    """One line (Jira refuses a summary with a line break), at most Jira's 255 characters."""
+    summary = f"[{alert.severity.upper()}] {alert.title}: {alert.document['entity_key']}"
+    return _CONTROL.sub(" ", summary)[:255]
+
+
+def slack_escaped(text: str) -> str:
+    """`text` as Slack's mrkdwn shows it literally: event fields are typed by whoever signs in,
+    and `<!channel>` or `<https://evil.example|Okta>` must not ping a channel or disguise a
+    link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def jira_description(alert: Alert, link: str | None) -> dict[str, Any]:
@@ -187,6 +198,7 @@ def slack_superseded_message(alert: Alert) -> SlackMessage:
     text = superseded_text((alert,))
     if alert.superseded_by:
         text += f" Replaced by {', '.join(alert.superseded_by)}."
+    text = slack_escaped(text)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}},
         {
@@ -206,13 +218,16 @@ def slack_message(
     heading = f"{'Seen again: ' if repeat_of else ''}{alert.title}"
     fields = [
         f"*Severity*\n{alert.severity}",
-        f"*Entity*\n{alert.entity_key}",
+        f"*Entity*\n{slack_escaped(alert.entity_key)}",
         f"*Window*\n{alert.document['window']['start']}",
         f"*Events*\n{alert.document['count']}",
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": alert.summary[:2900]}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": slack_escaped(alert.summary)[:2900]},
+        },
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
         {
             "type": "context",
@@ -226,7 +241,7 @@ def slack_message(
         },
     ]
     if replaces:
-        notice = {"type": "mrkdwn", "text": superseded_text(replaces)[:2900]}
+        notice = {"type": "mrkdwn", "text": slack_escaped(superseded_text(replaces))[:2900]}
         blocks.insert(1, {"type": "section", "text": notice})
     if detection.get("response"):
         text = f"*Response:* {detection['response']}"
@@ -245,7 +260,7 @@ def slack_message(
             }
         )
     return SlackMessage(
-        text=f"{heading}: {alert.summary}"[:3000],
+        text=slack_escaped(f"{heading}: {alert.summary}")[:3000],
         blocks=blocks,
         finding_id=alert.finding_id,
         also=tuple(r.notice_key for r in replaces),

@@ -99,8 +99,13 @@ class JiraStandIn(StandInServer):
         priority = fields.get("priority")
         if priority is not None and priority.get("name") not in PRIORITIES:
             errors["priority"] = "Specify the Priority (name) in the string format"
-        if not fields.get("summary"):
+        summary = str(fields.get("summary") or "")
+        if not summary:
             errors["summary"] = "You must specify a summary of the issue."
+        elif "\n" in summary or "\r" in summary:
+            errors["summary"] = "The summary is invalid because it contains newline characters."
+        elif len(summary) > 255:
+            errors["summary"] = "Summary must be less than 255 characters."
         if not isinstance(fields.get("description"), dict):
             errors["description"] = "Operation value must be an Atlassian Document"
         if errors:
