@@ -4,6 +4,7 @@ logins, a forged assertion left unlinked, and a link found once a late Okta side
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,31 @@ def test_a_session_is_linked_once_its_late_okta_side_arrives(
     links = [SessionLink.from_document(hit["_source"]) for hit in stored]
     assert sum(link.linked for link in links) == sum(link.linked for link in after) > 0
     assert {link.assume_event_id for link in links} == {hit["_id"] for hit in stored}
+
+
+def test_a_login_okta_keeps_in_mixed_case_links_all_the_same(
+    opensearch: OpenSearch, prefix: str, tmp_path: Path
+) -> None:
+    org, trail = simulated("login")
+    published = org.published_between(START_MS - 600_000, window_ms()[1])
+    okta_events = [copy.deepcopy(s.event) for s in published]  # the simulator's own stay as are
+    capitalised = 0
+    for event in okta_events:  # as a directory with capitalised logins sends them
+        actor = event.get("actor") or {}
+        if isinstance(actor.get("alternateId"), str) and "@" in actor["alternateId"]:
+            actor["alternateId"] = actor["alternateId"].title()
+            capitalised += 1
+    assert capitalised > 100
+    records = list(trail.records_between(*window_ms()))
+    index_events(opensearch, prefix, okta_events, tmp_path)
+    index_records(opensearch, f"{prefix}-aws", [r.record for r in records], tmp_path)
+    okta, cloudtrail = searches(opensearch, prefix)
+
+    links = link_sessions(okta, cloudtrail, START, END, LinkRules())
+    by_id = {link.assume_event_id: link for link in links}
+    assumed = [r for r in records if r.record["eventName"] == ASSUME_ROLE_WITH_SAML]
+    genuine = [r for r in assumed if r.scenario != "aws_saml_without_okta_sso"]
+    assert len(genuine) > 10
+    unlinked = [r.event_id for r in genuine if not by_id[r.event_id].linked]
+    assert not unlinked, f"{len(unlinked)} of {len(genuine)} sessions unlinked"
+    assert all(str(by_id[r.event_id].login).islower() for r in genuine)

@@ -10,7 +10,8 @@ sign-in. Special keys:
   (its nulls, its string-encoded debugData, its engine's fields), and is not laid over the
   simulated sign-in; only its placeholders, `uuid` and `published` are filled in.
 
-Strings may name the example's own identities: `{user}`, `{user2}`, `{admin}` (logins),
+Strings may name the example's own identities: `{user}`, `{user2}`, `{admin}` (logins;
+`{User}` is `{user}` capitalised, as some directories send it),
 `{user_id}`, `{user2_id}`, `{admin_id}` (Okta ids), `{session}`, and `{n}` (the repeat
 number), so examples never share users, sessions or ids.
 """
@@ -66,7 +67,7 @@ PLACES: dict[str, dict[str, Any]] = {
         "network": (21928, "t-mobile usa, inc.", "t-mobile usa", "t-mobile.com"),
     },
 }
-_PLACEHOLDER = re.compile(r"\{(user2?_id|admin_id|user2?|admin|session|n)\}")
+_PLACEHOLDER = re.compile(r"\{(user2?_id|admin_id|user2?|User|admin|session|n)\}")
 _OFFSET = re.compile(r"(-?\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -89,6 +90,8 @@ class Identities:
         if name.endswith("_id"):
             digest = hashlib.sha256(f"{self.tag}:{name}".encode()).hexdigest()[:17]
             return f"00u{digest}"
+        if name == "User":  # the login as a directory that capitalises names sends it
+            return self.value("user", n).title()
         if name == "session":
             return f"idx{hashlib.sha256(self.tag.encode()).hexdigest()[:24]}"
         return f"{name}.{self.tag}@example.com"

@@ -21,7 +21,15 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-from okta_pipeline.lib.detections.search import EventSearch, Hit, iso, parse_time, term, terms
+from okta_pipeline.lib.detections.search import (
+    EventSearch,
+    Hit,
+    any_term_ignoring_case,
+    iso,
+    parse_time,
+    term,
+    terms,
+)
 from okta_pipeline.lib.opensearch.derived_fields import NAMESPACE
 from okta_pipeline.lib.opensearch.index_setup import ensure_index_template, managed_template_name
 from okta_pipeline.lib.opensearch.okta_index import daily_indices, daily_template
@@ -30,6 +38,8 @@ ASSUME_ROLE_WITH_SAML = "AssumeRoleWithSAML"
 SSO = "user.authentication.sso"
 REQUEST_URI = f"{NAMESPACE}.debug_data.requestUri"
 SESSIONS_PREFIX = "okta-aws-sessions"
+LOGINS_PER_QUERY = 500
+"""Logins asked for in one SSO search (each is a clause; clusters allow 1,024 by default)."""
 
 # What an AWS call says about the session that made it.
 CALLER_KEY = "userIdentity.accessKeyId"
@@ -208,16 +218,20 @@ def link_sessions(
     }
     wanted = sorted({login for login in logins.values() if login})
     sign_ons: dict[str, list[Hit]] = {}
-    if wanted:
-        apps = [{"prefix": {REQUEST_URI: f"/app/{name}/"}} for name in rules.aws_app_names]
+    apps = [{"prefix": {REQUEST_URI: f"/app/{name}/"}} for name in rules.aws_app_names]
+    since, until = start - rules.sso_lead, end + rules.clock_skew
+    for first in range(0, len(wanted), LOGINS_PER_QUERY):
+        chunk = wanted[first : first + LOGINS_PER_QUERY]
         query = {
             "bool": {
-                "filter": [term("eventType", SSO), terms("actor.alternateId", wanted)],
+                "filter": [
+                    term("eventType", SSO),
+                    any_term_ignoring_case("actor.alternateId", chunk),
+                ],
                 "should": apps,
                 "minimum_should_match": 1,
             }
         }
-        since, until = start - rules.sso_lead, end + rules.clock_skew
         for hit in okta.scan(query, since, until, fields=_SSO_FIELDS):
             sign_ons.setdefault(str(hit.get("actor.alternateId")).lower(), []).append(hit)
     return [_link(hit, logins[hit.uuid], sign_ons, rules) for hit in assumed]

@@ -264,3 +264,15 @@ def terms(field: str, values: Sequence[Any]) -> dict[str, Any]:
 
 def term(field: str, value: Any) -> dict[str, Any]:
     return {"term": {field: value}}
+
+
+def any_term_ignoring_case(field: str, values: Sequence[str]) -> dict[str, Any]:
+    """A keyword equal to one of `values` whatever its case (Okta keeps a login's case as
+    typed: `Ana.Lopez@Corp.com` is `ana.lopez@corp.com`). Keep `values` within the cluster's
+    clause limit (1,024 by default)."""
+    return {
+        "bool": {
+            "should": [{"term": {field: {"value": v, "case_insensitive": True}}} for v in values],
+            "minimum_should_match": 1,
+        }
+    }

@@ -107,10 +107,7 @@ def activity_after_okta_suspension(
         )
     )
     suspended_logins = {
-        login
-        for hit in changes
-        if hit.get("eventType") in SUSPENDED
-        for login in _as_list(hit.get("target.alternateId"))
+        login for hit in changes if hit.get("eventType") in SUSPENDED for login in _logins(hit)
     }
     if not suspended_logins:
         return []
@@ -126,7 +123,7 @@ def activity_after_okta_suspension(
     matches = []
     for link, session_calls in calls.items():
         history = sorted(
-            (h for h in changes if link.login in _as_list(h.get("target.alternateId"))),
+            (h for h in changes if link.login in _logins(h)),
             key=lambda h: h.published,
         )
         after: list[Hit] = []
@@ -285,6 +282,11 @@ def _calls_of(
         if link is not None:
             grouped[link].append(call)
     return grouped
+
+
+def _logins(change: Hit) -> list[str]:
+    """The Okta logins a suspension or reinstatement names, in lower case as links keep them."""
+    return [str(login).lower() for login in _as_list(change.get("target.alternateId"))]
 
 
 def _sessions_of(
