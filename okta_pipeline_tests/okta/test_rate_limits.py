@@ -5,6 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from okta_pipeline.defs.okta.resources import OktaResource
+from okta_pipeline.lib.okta.client import OktaLogClient
+from okta_pipeline.lib.okta.credentials import SswsToken
+from okta_pipeline.lib.okta.errors import OktaUnavailableError
 from okta_pipeline.lib.okta.rate_budget import RateBudget, parse_rate_limit_headers
 from okta_pipeline.lib.okta_simulator.rate_limit import RateLimiter
 
@@ -25,7 +29,9 @@ class FakeTime:
         self.now += seconds
 
 
-def response(limit: int, remaining: int, resets: list[int], status: int = 200) -> httpx.Response:
+def response(
+    limit: int, remaining: int, resets: list[int | str], status: int = 200
+) -> httpx.Response:
     headers = [
         ("X-Rate-Limit-Limit", str(limit)),
         ("X-Rate-Limit-Remaining", str(remaining)),
@@ -124,3 +130,80 @@ def test_budget_counts_what_other_runs_used_from_the_orgs_headers() -> None:
     assert clock.slept == []
     budget.before_request()  # the org used 5 of 10: the share is spent, by both runs together
     assert clock.slept == [pytest.approx(40.0)]
+
+
+FAR = RESET + 10**9  # a reset a billion seconds away: a rewritten header, not an Okta window
+
+
+def capped_budget(clock: FakeTime, **cap: float) -> RateBudget:
+    """A budget with the default cap on waits (120 s) unless `max_reset_wait_seconds` is given."""
+    return RateBudget(
+        share=0.5, reset_margin_seconds=1.0, sleep=clock.sleep, monotonic=clock.monotonic, **cap
+    )
+
+
+def test_a_429_with_a_reset_past_the_cap_raises_instead_of_sleeping() -> None:
+    clock = FakeTime()
+    with pytest.raises(OktaUnavailableError, match=r"1000000040 s, over the cap of 120 s"):
+        capped_budget(clock).wait_after_rejection(response(50, 0, [FAR], status=429))
+    assert clock.slept == []
+
+
+def test_a_reset_within_the_cap_is_still_waited_out() -> None:
+    clock = FakeTime()
+    budget = capped_budget(clock, max_reset_wait_seconds=40)
+    budget.wait_after_rejection(response(50, 0, [RESET], status=429))
+    assert clock.slept == [pytest.approx(41.0)]
+
+
+def test_a_spent_share_with_a_reset_past_the_cap_raises_before_the_next_request() -> None:
+    clock = FakeTime()
+    budget = capped_budget(clock)
+    budget.after_response(response(10, 4, [FAR]))  # the org is down to the share's rest
+    with pytest.raises(OktaUnavailableError, match="max_reset_wait_seconds"):
+        budget.before_request()
+    assert clock.slept == []
+
+
+def test_a_wrong_date_header_that_inflates_the_wait_is_capped() -> None:
+    clock = FakeTime()
+    rejection = response(50, 0, [RESET], status=429)
+    rejection.headers["Date"] = "Thu, 01 Jan 1970 00:00:00 GMT"  # a proxy's broken clock
+    with pytest.raises(OktaUnavailableError, match="Date"):
+        capped_budget(clock).wait_after_rejection(rejection)
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("reset", ["inf", "nan", "-inf"])
+def test_non_finite_resets_are_ignored_not_slept_on(reset: str) -> None:
+    clock = FakeTime()
+    budget = capped_budget(clock)
+    assert parse_rate_limit_headers(response(10, 0, [reset]).headers) is None
+    budget.after_response(response(10, 0, [reset]))
+    budget.before_request()
+    budget.wait_after_rejection(response(10, 0, [reset], status=429))
+    assert clock.slept == [pytest.approx(1.0)]  # a 429 without usable headers: one second
+
+
+def test_the_client_stops_on_a_429_whose_reset_is_past_the_cap() -> None:
+    clock = FakeTime()
+    transport = httpx.MockTransport(lambda _: response(50, 0, [FAR], status=429))
+    client = OktaLogClient(
+        "https://example.okta.com",
+        SswsToken("token"),
+        budget=capped_budget(clock),
+        http=httpx.Client(transport=transport),
+        sleep=clock.sleep,
+    )
+    with pytest.raises(OktaUnavailableError, match="X-Rate-Limit-Reset"):
+        client._get("https://example.okta.com/api/v1/logs", None)
+    assert clock.slept == [] and client.stats.requests == 1
+
+
+def test_the_resource_passes_its_cap_to_the_budget() -> None:
+    resource = OktaResource(
+        base_url="https://example.okta.com", api_token="token", max_reset_wait_seconds=30
+    )
+    assert resource.client().budget.max_reset_wait_seconds == 30
+    with pytest.raises(ValueError, match="max_reset_wait_seconds"):
+        RateBudget(max_reset_wait_seconds=0)

@@ -46,6 +46,12 @@ class OktaResource(dg.ConfigurableResource):
     reset_margin_seconds: float = Field(
         default=1.0, ge=0, description="Extra wait after a rate-limit reset, as Okta's SDKs do"
     )
+    max_reset_wait_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest wait for a rate-limit reset; a longer X-Rate-Limit-Reset (Okta's "
+        "windows are at most 60 s) fails the run instead, as a sign of rewritten headers",
+    )
     timeout_seconds: float = Field(default=60.0, gt=0)
 
     def credentials(self) -> Credentials:
@@ -77,7 +83,11 @@ class OktaResource(dg.ConfigurableResource):
             self.base_url,
             self.credentials(),
             budget=RateBudget(
-                self.rate_limit_share, self.reset_margin_seconds, sleep=sleep, monotonic=monotonic
+                self.rate_limit_share,
+                self.reset_margin_seconds,
+                self.max_reset_wait_seconds,
+                sleep=sleep,
+                monotonic=monotonic,
             ),
             page_size=self.page_size,
             max_attempts=self.max_attempts,
