@@ -246,11 +246,15 @@ resource "aws_ecs_task_definition" "opensearch_security_setup" {
     command                = ["okta-pipeline", "opensearch", "grant-run-role", "--backend-role", aws_iam_role.run.arn]
     readonlyRootFilesystem = true
     user                   = "10001:10001"
-    environment = [
+    # The CloudTrail root as the definitions read it: with a trail the role also covers the
+    # CloudTrail and identity link indices. Left out when empty, as on the other tasks.
+    environment = concat([
       { name = "OPENSEARCH_URL", value = local.pipeline_environment.OPENSEARCH_URL },
       { name = "OPENSEARCH_AWS_REGION", value = var.region },
       { name = "AWS_REGION", value = var.region },
-    ]
+      ], [
+      for key, value in { OKTA_PIPELINE_CLOUDTRAIL_ROOT = local.pipeline_environment.OKTA_PIPELINE_CLOUDTRAIL_ROOT } : { name = key, value = value } if value != ""
+    ])
     mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = {
       logDriver = "awslogs"

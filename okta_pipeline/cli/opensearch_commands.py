@@ -9,6 +9,7 @@ import os
 import sys
 from dataclasses import asdict, replace
 
+from okta_pipeline.defs.deployment import DeploymentSettings, DeploymentSettingsError
 from okta_pipeline.lib.cluster_endpoint import (
     describe_components,
     external_endpoint,
@@ -51,8 +52,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"map the runs' IAM role to the {ROLE_NAME} security role (run as the admin)",
         description=f"Puts the {ROLE_NAME} role (what the pipeline does, nothing more) and maps "
         "the given backend roles to it, through the security plugin's REST API; takes them out "
-        "of every other role mapping. Run it as the domain's master user (the ECS setup task "
-        "does); running it again changes nothing.",
+        "of every other role mapping. With OKTA_PIPELINE_CLOUDTRAIL_ROOT set (as for the "
+        "definitions) the role also covers the CloudTrail and identity link indices. Run it as "
+        "the domain's master user (the ECS setup task does); running it again changes nothing.",
     )
     grant.add_argument(
         "--backend-role",
@@ -136,14 +138,17 @@ def _status(args: argparse.Namespace) -> int:
 def _grant_run_role(args: argparse.Namespace) -> int:
     try:
         check_backend_roles(args.backend_roles)
+        # The definitions have the CloudTrail assets only when the deployment names a trail.
+        deployment = DeploymentSettings.from_environment(os.environ)
+        role = role_document(cloudtrail=deployment.cloudtrail_root is not None)
         if args.dry_run:
             mapping = {"backend_roles": sorted(set(args.backend_roles)), "users": [], "hosts": []}
-            print(json.dumps({"role": {ROLE_NAME: role_document()}, "mapping": mapping}, indent=2))
+            print(json.dumps({"role": {ROLE_NAME: role}, "mapping": mapping}, indent=2))
             return 0
         settings = _security_endpoint(args)
-        for line in grant_run_role(connect(settings), args.backend_roles, settings.url):
+        for line in grant_run_role(connect(settings), args.backend_roles, settings.url, role):
             print(line)
-    except SecuritySetupError as error:
+    except (SecuritySetupError, DeploymentSettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -1,7 +1,7 @@
 """CloudTrail ingestion in the Terraform deployment: with `cloudtrail_bucket` unset nothing of it
 exists; set, the role that executes runs may list and get the trail's log files under
 `<prefix>/AWSLogs/` (and decrypt them through S3 with the trail's key) and nothing else, and the
-code server and every run get OKTA_PIPELINE_CLOUDTRAIL_ROOT.
+code server, every run and the OpenSearch setup task get OKTA_PIPELINE_CLOUDTRAIL_ROOT.
 
 Three layers. The HCL, parsed: which role, which task definitions, which statements. Expressions
 and validations, evaluated by `terraform console` on sample values (skipped without Terraform).
@@ -25,6 +25,8 @@ import hcl2
 import pytest
 import yaml
 
+from okta_pipeline.cli.main import main
+from okta_pipeline.lib.opensearch.security_roles import ROLE_NAME, role_document
 from okta_pipeline_tests.deployment.hcl import (
     TERRAFORM_DIR,
     TerraformConfig,
@@ -293,6 +295,44 @@ def test_the_code_server_and_every_run_get_the_root_only_when_it_is_set(
         assert environment[ROOT_VARIABLE] == root
     else:
         assert ROOT_VARIABLE not in environment
+
+
+@pytest.mark.parametrize(("case", "root"), ROOTS.items())
+def test_the_opensearch_setup_task_gets_the_root_only_when_it_is_set(
+    terraform: TerraformConfig,
+    case: str,
+    root: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """grant-run-role reads the root as the definitions do: with it, the run role may use the
+    CloudTrail and identity link indices the CloudTrail assets load and search."""
+    assert cloudtrail_locals(terraform, **CASES[case])["cloudtrail_root"] == root
+    definitions = terraform.resource("aws_ecs_task_definition", "opensearch_security_setup")[
+        "container_definitions"
+    ]
+    match = re.search(r"environment = (concat\(.*?if value != \"\"\]\))", definitions)
+    assert match, "the setup task: no environment list that leaves out an empty root"
+    literals = {
+        f"local.pipeline_environment.{ROOT_VARIABLE}": json.dumps(root),
+        "local.pipeline_environment.OPENSEARCH_URL": '"https://vpc-okta.us-east-1.es.amazonaws.com"',
+        "var.region": '"us-east-1"',
+    }
+    rendered = json.loads(json.loads(evaluate(f"jsonencode({match.group(1)})", literals)))
+    environment = {item["name"]: item["value"] for item in rendered}
+    assert environment.pop(ROOT_VARIABLE, "") == root
+    assert set(environment) == {"OPENSEARCH_URL", "OPENSEARCH_AWS_REGION", "AWS_REGION"}
+    # The role that environment gives (printed by --dry-run, as the task would put it).
+    monkeypatch.delenv(ROOT_VARIABLE, raising=False)
+    for name, value in {**environment, ROOT_VARIABLE: root}.items():
+        monkeypatch.setenv(name, value)
+    run_role = "arn:aws:iam::123456789012:role/okta-pipeline-run-1"
+    assert main(["opensearch", "grant-run-role", "--backend-role", run_role, "--dry-run"]) == 0
+    role = json.loads(capsys.readouterr().out)["role"][ROLE_NAME]
+    assert role == role_document(cloudtrail=bool(root))
+    patterns = {p for grant in role["index_permissions"] for p in grant["index_patterns"]}
+    aws = {"cloudtrail-2*", "okta-aws-sessions-2*"}
+    assert aws <= patterns if root else not aws & patterns
 
 
 def accepted(terraform: TerraformConfig, variable: str, **values: str) -> bool:

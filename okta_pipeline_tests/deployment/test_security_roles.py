@@ -23,6 +23,14 @@ from okta_pipeline.defs.deployment import DeploymentSettings
 from okta_pipeline.defs.detections.monitors import desired_monitors
 from okta_pipeline.defs.detections.resources import DetectionsResource, monitors_resource
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
+from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
+from okta_pipeline.lib.cloudtrail.index import index_name as cloudtrail_index
+from okta_pipeline.lib.cloudtrail.index import index_template as cloudtrail_template
+from okta_pipeline.lib.correlation.identity_link import (
+    sessions_index,
+    sessions_indices,
+    sessions_template,
+)
 from okta_pipeline.lib.detections.findings import findings_index, findings_template
 from okta_pipeline.lib.http_server import send_json
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
@@ -33,6 +41,13 @@ from okta_pipeline.lib.opensearch.security_roles import ROLE_NAME, role_document
 ADMIN = "arn:aws:iam::123456789012:role/okta-pipeline-os-admin-20260101"
 RUN = "arn:aws:iam::123456789012:role/okta-pipeline-run-20260101"
 DAY = datetime(2026, 11, 20, 10, 5, tzinfo=UTC)
+TRAIL = "s3://org-trail-logs/security"
+CLOUDTRAIL_ROOT = "OKTA_PIPELINE_CLOUDTRAIL_ROOT"
+# Without a trail the definitions have no CloudTrail assets; with one, they load, link and search
+# CloudTrail's indices and the identity links' too.
+WITH_AND_WITHOUT_CLOUDTRAIL = pytest.mark.parametrize(
+    "cloudtrail", [False, True], ids=["okta_only", "with_cloudtrail"]
+)
 
 # The security plugin's static action groups that the role names (static_action_groups.yml in
 # opensearch-project/security). A group the role names that is missing here fails the tests.
@@ -74,20 +89,31 @@ CLUSTER_ACTIONS_USED = {
 }
 
 
-def deployed_names() -> dict[str, str]:
-    """A concrete index of each family, from the deployed resources' own defaults."""
+def deployed_names(cloudtrail: bool = False) -> dict[str, str]:
+    """A concrete index of each family, from the deployed resources' own defaults; CloudTrail's
+    and the identity links' when the deployment has a trail."""
     opensearch = OpenSearchResource(url="https://search.example.com")
     ledger = AlertsResource.model_fields["ledger_index"].default
-    return {
+    names = {
         "logs": index_name(opensearch.index_prefix, DAY),
         "findings": findings_index(opensearch.findings_prefix, DAY),
         "ledger": str(ledger),
     }
+    if cloudtrail:
+        names["cloudtrail"] = cloudtrail_index(opensearch.cloudtrail_prefix, DAY)
+        names["sessions"] = sessions_index(opensearch.sessions_prefix, DAY)
+    return names
 
 
-def index_actions_used() -> list[tuple[str, str, str]]:
+def cloudtrail_names() -> dict[str, str]:
+    """The CloudTrail and identity-link indices only."""
+    names = deployed_names(cloudtrail=True)
+    return {family: names[family] for family in ("cloudtrail", "sessions")}
+
+
+def index_actions_used(cloudtrail: bool = False) -> list[tuple[str, str, str]]:
     """(action, index, where) for every index-level action behind the pipeline's requests."""
-    names = deployed_names()
+    names = deployed_names(cloudtrail)
     logs, findings, ledger = names["logs"], names["findings"], names["ledger"]
     writes = [
         "indices:data/write/bulk[s]",  # _bulk, per shard
@@ -95,6 +121,20 @@ def index_actions_used() -> list[tuple[str, str, str]]:
         "indices:admin/create",  # auto_create, as the plugin names it
         "indices:admin/mapping/put",  # auto_put_mapping, as the plugin names it
     ]
+    aws: list[tuple[str, str, str]] = []
+    if cloudtrail:
+        trail, sessions = names["cloudtrail"], names["sessions"]
+        aws = [
+            *[(action, trail, "opensearch_cloudtrail_events") for action in writes],
+            ("indices:data/read/search", trail, "load counts, freshness, link, detections"),
+            ("indices:admin/refresh", trail, "opensearch_cloudtrail_events"),
+            ("indices:admin/refresh[s]", trail, "opensearch_cloudtrail_events"),
+            ("indices:admin/mappings/get", trail, "indices_with_older_mapping"),
+            *[(action, sessions, "aws_identity_links (write_links)") for action in writes],
+            ("indices:data/read/search", sessions, "cross-source detections (links)"),
+            ("indices:admin/refresh", sessions, "aws_identity_links"),
+            ("indices:admin/refresh[s]", sessions, "aws_identity_links"),
+        ]
     return [
         *[(action, logs, "load_windows") for action in writes],
         ("indices:data/read/search", logs, "detections, freshness, counts, monitors"),
@@ -116,6 +156,7 @@ def index_actions_used() -> list[tuple[str, str, str]]:
         ("indices:data/write/bulk[s]", ledger, "an update's write"),
         ("indices:data/read/get", ledger, "Ledger.claim"),
         ("indices:data/read/search", ledger, "Ledger searches"),
+        *aws,
     ]
 
 
@@ -149,18 +190,44 @@ def index_allows(role: dict[str, Any], action: str, index: str) -> bool:
     )
 
 
-def test_the_role_allows_every_action_behind_the_pipelines_requests() -> None:
-    role = role_document()
+@WITH_AND_WITHOUT_CLOUDTRAIL
+def test_the_role_allows_every_action_behind_the_pipelines_requests(cloudtrail: bool) -> None:
+    role = role_document(cloudtrail=cloudtrail)
     for action, where in CLUSTER_ACTIONS_USED.items():
         assert cluster_allows(role, action), f"{action} ({where}) is not allowed"
-    for action, index, where in index_actions_used():
+    for action, index, where in index_actions_used(cloudtrail):
         assert index_allows(role, action, index), f"{action} on {index} ({where})"
+    if not cloudtrail:  # no trail: nothing on CloudTrail's or the identity links' indices
+        for action, index, where in index_actions_used(cloudtrail=True):
+            if index in cloudtrail_names().values():
+                assert not index_allows(role, action, index), f"{action} on {index} ({where})"
 
 
-def test_every_index_pattern_the_code_uses_is_one_of_the_roles() -> None:
-    role = role_document()
+def test_without_a_trail_the_role_is_the_okta_only_one() -> None:
+    assert role_document() == role_document(cloudtrail=False)
+    patterns = [p for g in role_document()["index_permissions"] for p in g["index_patterns"]]
+    assert patterns == ["okta-logs-2*", "okta-findings-2*", "okta-alert-ledger"]
+    with_trail = role_document(cloudtrail=True)
+    assert with_trail["index_permissions"][:3] == role_document()["index_permissions"]
+    assert with_trail["cluster_permissions"] == role_document()["cluster_permissions"]
+
+
+@WITH_AND_WITHOUT_CLOUDTRAIL
+def test_every_index_pattern_the_code_uses_is_one_of_the_roles(cloudtrail: bool) -> None:
+    role = role_document(cloudtrail=cloudtrail)
     patterns = {p for grant in role["index_permissions"] for p in grant["index_patterns"]}
     opensearch = OpenSearchResource(url="https://search.example.com")
+    # What the CloudTrail assets template, load, link and search (defs/aws, defs/detections).
+    aws = (
+        {
+            *cloudtrail_template(opensearch.cloudtrail_prefix)["index_patterns"],
+            *sessions_template(opensearch.sessions_prefix)["index_patterns"],
+            cloudtrail_indices(opensearch.cloudtrail_prefix),
+            sessions_indices(opensearch.sessions_prefix),
+        }
+        if cloudtrail
+        else set()
+    )
     used = {
         *index_template(opensearch.index_prefix)["index_patterns"],
         *findings_template(opensearch.findings_prefix)["index_patterns"],
@@ -175,15 +242,20 @@ def test_every_index_pattern_the_code_uses_is_one_of_the_roles() -> None:
             for index in body["inputs"][0]["search"]["indices"]
         ),
         deployed_names()["ledger"],
+        *aws,
     }
     assert used == patterns
     # Every concrete index the pipeline writes falls under one of them.
-    for index in deployed_names().values():
+    for index in deployed_names(cloudtrail).values():
         assert any(wildcard(p, index) for p in patterns), index
+    if not cloudtrail:
+        for index in cloudtrail_names().values():
+            assert not any(wildcard(p, index) for p in patterns), index
 
 
-def test_the_role_grants_no_administration_and_deletes_no_document() -> None:
-    role = role_document()
+@WITH_AND_WITHOUT_CLOUDTRAIL
+def test_the_role_grants_no_administration_and_deletes_no_document(cloudtrail: bool) -> None:
+    role = role_document(cloudtrail=cloudtrail)
     for permission in role["cluster_permissions"]:
         assert "*" not in permission and not permission.startswith("restapi:"), permission
         assert permission not in ACTION_GROUPS and ":" in permission, permission
@@ -205,13 +277,13 @@ def test_the_role_grants_no_administration_and_deletes_no_document() -> None:
     ]
     for action in forbidden_cluster:
         assert not cluster_allows(role, action), action
-    names = deployed_names()
+    names = deployed_names(cloudtrail=True)
     for index in names.values():
         assert not index_allows(role, "indices:data/write/delete", index), index
         assert not index_allows(role, "indices:admin/close", index), index
         assert not index_allows(role, "indices:admin/settings/update", index), index
-    for index in (names["findings"], names["ledger"]):
-        assert not index_allows(role, "indices:admin/delete", index), index
+    for family in ("findings", "ledger", "cloudtrail", "sessions"):
+        assert not index_allows(role, "indices:admin/delete", names[family]), family
     outside = [
         ".opendistro_security",
         ".opendistro-alerting-config",
@@ -219,6 +291,9 @@ def test_the_role_grants_no_administration_and_deletes_no_document() -> None:
         "security-auditlog-2026.11.20",
         "okta-logs-dev-2026.11.20",  # another deployment's prefix
         "okta-logs",  # not a daily index
+        "cloudtrail-dev-2026.11.20",
+        "cloudtrail",
+        "okta-aws-sessions-dev-2026.11.20",
         "other",
     ]
     for index in outside:
@@ -229,6 +304,25 @@ def test_the_role_grants_no_administration_and_deletes_no_document() -> None:
 def test_bad_names_are_refused() -> None:
     with pytest.raises(ValueError, match="not an index name"):
         role_document(logs_prefix="okta-*")
+    with pytest.raises(ValueError, match="not an index name"):
+        role_document(cloudtrail=True, cloudtrail_prefix="cloud*")
+    with pytest.raises(ValueError, match="not an index name"):
+        role_document(cloudtrail=True, sessions_prefix="Sessions")
+
+
+def test_the_role_takes_the_prefixes_the_definitions_use() -> None:
+    """The resource's defaults are the prefixes the role is made for; other prefixes (another
+    deployment's) give their own patterns."""
+    opensearch = OpenSearchResource(url="https://search.example.com")
+    role = role_document(
+        cloudtrail=True,
+        cloudtrail_prefix=opensearch.cloudtrail_prefix,
+        sessions_prefix=opensearch.sessions_prefix,
+    )
+    assert role == role_document(cloudtrail=True)
+    other = role_document(cloudtrail=True, cloudtrail_prefix="trail-b", sessions_prefix="links-b")
+    patterns = [p for g in other["index_permissions"] for p in g["index_patterns"]]
+    assert patterns[3:] == ["trail-b-2*", "links-b-2*"]
 
 
 # The security plugin's REST API, as far as grant_run_role uses it.
@@ -329,6 +423,7 @@ def security_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv(CLOUDTRAIL_ROOT, raising=False)
     yield url
     server.shutdown()
     server.server_close()
@@ -375,6 +470,31 @@ def test_grant_creates_the_role_maps_the_run_role_and_takes_it_out_of_admin_mapp
         f"role {ROLE_NAME}: unchanged",
         f"role mapping {ROLE_NAME}: unchanged ({RUN})",
     ]
+
+
+def test_grant_adds_cloudtrail_and_the_identity_links_when_the_environment_has_a_trail(
+    security_api: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setup task reads the trail as the definitions do (OKTA_PIPELINE_CLOUDTRAIL_ROOT):
+    a deployment that turns CloudTrail on and runs the task again gets the role updated."""
+    assert grant(capsys, RUN)[0] == 0
+    assert SecurityApi.roles[ROLE_NAME] == stored_role(role_document())
+    monkeypatch.setenv(CLOUDTRAIL_ROOT, TRAIL)
+    code, lines, err = grant(capsys, RUN)
+    assert (code, err) == (0, "")
+    assert lines[1:] == [
+        f"role {ROLE_NAME}: updated",
+        f"role mapping {ROLE_NAME}: unchanged ({RUN})",
+    ]
+    assert SecurityApi.roles[ROLE_NAME] == stored_role(role_document(cloudtrail=True))
+    role = SecurityApi.roles[ROLE_NAME]
+    for action, index, where in index_actions_used(cloudtrail=True):
+        assert index_allows(role, action, index), f"{action} on {index} ({where})"
+
+    monkeypatch.setenv(CLOUDTRAIL_ROOT, "org-trail-logs")  # not s3://: refused, nothing sent
+    code, _, err = grant(capsys, RUN)
+    assert code == 1 and changes() == [] and SecurityApi.requests == []
+    assert f"{CLOUDTRAIL_ROOT}='org-trail-logs'" in err
 
 
 def test_grant_restores_a_role_or_mapping_changed_by_hand(
@@ -429,14 +549,24 @@ def test_session_arns_and_wildcards_are_refused_before_any_request(
     assert SecurityApi.requests == []
 
 
+@WITH_AND_WITHOUT_CLOUDTRAIL
 def test_dry_run_prints_the_role_and_mapping_and_contacts_nothing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cloudtrail: bool
 ) -> None:
     monkeypatch.setenv("OPENSEARCH_URL", "http://127.0.0.1:1")
+    if cloudtrail:
+        monkeypatch.setenv(CLOUDTRAIL_ROOT, TRAIL)
+    else:
+        monkeypatch.delenv(CLOUDTRAIL_ROOT, raising=False)
     assert main(["opensearch", "grant-run-role", "--backend-role", RUN, "--dry-run"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["role"] == {ROLE_NAME: role_document()}
+    assert printed["role"] == {ROLE_NAME: role_document(cloudtrail=cloudtrail)}
     assert printed["mapping"] == {"backend_roles": [RUN], "users": [], "hosts": []}
+    patterns = {
+        p for g in printed["role"][ROLE_NAME]["index_permissions"] for p in g["index_patterns"]
+    }
+    assert ("cloudtrail-2*" in patterns) is cloudtrail
+    assert ("okta-aws-sessions-2*" in patterns) is cloudtrail
 
 
 def test_a_cluster_without_the_security_plugin_gets_a_clear_error(

@@ -9,6 +9,8 @@ from opensearchpy import OpenSearch
 from pydantic import Field
 
 from okta_pipeline.lib.aws_secrets import secret_pair
+from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_PREFIX
+from okta_pipeline.lib.correlation.identity_link import SESSIONS_PREFIX
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
 
@@ -30,11 +32,12 @@ class OpenSearchResource(dg.ConfigurableResource):
     findings_prefix: str = Field(
         default="okta-findings", description="Daily indices of detection findings"
     )
+    # The security role (lib/opensearch/security_roles.py) is made for these same defaults.
     cloudtrail_prefix: str = Field(
-        default="cloudtrail", description="Daily indices of CloudTrail records"
+        default=CLOUDTRAIL_PREFIX, description="Daily indices of CloudTrail records"
     )
     sessions_prefix: str = Field(
-        default="okta-aws-sessions",
+        default=SESSIONS_PREFIX,
         description="Daily indices linking AWS sessions to the Okta users and sessions behind them",
     )
     shards: int = 1

@@ -2,9 +2,11 @@
 
 Under fine-grained access control the runs are not the master user: their IAM role is a backend
 role mapped to `okta_pipeline`, which allows what the pipeline does and nothing else. Its indices
-are the Okta logs (`okta-logs-2*`), the findings (`okta-findings-2*`) and the alert ledger;
-cluster-wide it reads which plugins exist, manages its index templates, its retention (ISM)
-policy, its Alerting monitors and the receiver's Notifications channel. It holds no
+are the Okta logs (`okta-logs-2*`), the findings (`okta-findings-2*`) and the alert ledger, and,
+only when the deployment has a CloudTrail trail (OKTA_PIPELINE_CLOUDTRAIL_ROOT), CloudTrail's
+records (`cloudtrail-2*`) and the identity links (`okta-aws-sessions-2*`); cluster-wide it reads
+which plugins exist, manages its index templates, its retention (ISM) policy, its Alerting
+monitors and the receiver's Notifications channel. It holds no
 security-configuration permission and deletes no document: only whole Okta log indices (retention)
 and monitors. Permission and action-group names are the security plugin's and the plugins' own.
 
@@ -23,6 +25,9 @@ from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
 from okta_pipeline.lib.alerts.ledger import LEDGER_INDEX
+from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_PREFIX
+from okta_pipeline.lib.cloudtrail.index import daily_indices as cloudtrail_indices
+from okta_pipeline.lib.correlation.identity_link import SESSIONS_PREFIX, sessions_indices
 from okta_pipeline.lib.detections.findings import FINDINGS_PREFIX
 from okta_pipeline.lib.opensearch.okta_index import TEMPLATE_NAME, daily_indices
 
@@ -80,6 +85,18 @@ LEDGER_ACTIONS: tuple[str, ...] = (
     "get",
     "indices:admin/get",  # whether the ledger exists yet
 )
+# With a trail only: CloudTrail's records are loaded (bulk creates, refresh, counts by search),
+# read by the identity link, the cross-source detections and the freshness check; no retention
+# deletes them.
+CLOUDTRAIL_ACTIONS: tuple[str, ...] = (
+    *_WRITE_DOCUMENTS,
+    "search",
+    "indices:admin/refresh*",
+    "indices:admin/mappings/get",  # days created under an older mapping
+)
+# The identity links: written (bulk index) and refreshed by aws_identity_links, searched by the
+# cross-source detections.
+SESSIONS_ACTIONS: tuple[str, ...] = (*_WRITE_DOCUMENTS, "search", "indices:admin/refresh*")
 
 
 class SecuritySetupError(RuntimeError):
@@ -90,23 +107,48 @@ def role_document(
     logs_prefix: str = TEMPLATE_NAME,
     findings_prefix: str = FINDINGS_PREFIX,
     ledger_index: str = LEDGER_INDEX,
+    *,
+    cloudtrail: bool = False,
+    cloudtrail_prefix: str = CLOUDTRAIL_PREFIX,
+    sessions_prefix: str = SESSIONS_PREFIX,
 ) -> dict[str, Any]:
-    """The `okta_pipeline` role, for the pipeline's index names."""
-    for name in (logs_prefix, findings_prefix, ledger_index):
+    """The `okta_pipeline` role, for the pipeline's index names; with `cloudtrail` (the
+    deployment has a trail, so the definitions have the CloudTrail assets) also CloudTrail's
+    and the identity links' daily indices. The prefixes default to those of OpenSearchResource."""
+    names = [logs_prefix, findings_prefix, ledger_index]
+    if cloudtrail:
+        names += [cloudtrail_prefix, sessions_prefix]
+    for name in names:
         if not name or any(c in name for c in "*?,/ ") or name != name.lower():
             raise ValueError(f"{name!r} is not an index name or prefix")
-    return {
-        "description": "okta_pipeline runs: the Okta log, findings and alert ledger indices, "
-        "their templates, the retention policy and the detection monitors",
-        "cluster_permissions": list(CLUSTER_PERMISSIONS),
-        "index_permissions": [
-            {"index_patterns": [daily_indices(logs_prefix)], "allowed_actions": list(LOGS_ACTIONS)},
+    index_permissions = [
+        {"index_patterns": [daily_indices(logs_prefix)], "allowed_actions": list(LOGS_ACTIONS)},
+        {
+            "index_patterns": [daily_indices(findings_prefix)],
+            "allowed_actions": list(FINDINGS_ACTIONS),
+        },
+        {"index_patterns": [ledger_index], "allowed_actions": list(LEDGER_ACTIONS)},
+    ]
+    description = (
+        "okta_pipeline runs: the Okta log, findings and alert ledger indices, "
+        "their templates, the retention policy and the detection monitors"
+    )
+    if cloudtrail:
+        index_permissions += [
             {
-                "index_patterns": [daily_indices(findings_prefix)],
-                "allowed_actions": list(FINDINGS_ACTIONS),
+                "index_patterns": [cloudtrail_indices(cloudtrail_prefix)],
+                "allowed_actions": list(CLOUDTRAIL_ACTIONS),
             },
-            {"index_patterns": [ledger_index], "allowed_actions": list(LEDGER_ACTIONS)},
-        ],
+            {
+                "index_patterns": [sessions_indices(sessions_prefix)],
+                "allowed_actions": list(SESSIONS_ACTIONS),
+            },
+        ]
+        description += "; the CloudTrail and identity link indices"
+    return {
+        "description": description,
+        "cluster_permissions": list(CLUSTER_PERMISSIONS),
+        "index_permissions": index_permissions,
     }
 
 
