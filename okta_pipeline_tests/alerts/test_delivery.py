@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from okta_pipeline.lib.alerts.ledger import Ledger, ledger_id
+from okta_pipeline.lib.alerts.ledger import ClaimState, Ledger, ledger_id
 from okta_pipeline.lib.alerts.messages import finding_label
 from okta_pipeline.lib.standins.jira import JiraStandIn
 from okta_pipeline.lib.standins.slack import SlackStandIn
@@ -197,3 +197,36 @@ def test_text_an_attacker_typed_reaches_slack_literally_and_jira_on_one_line(
     (issue,) = jira.issues.values()
     summary = issue.fields["summary"]
     assert "\n" not in summary and "<!channel>" in summary and len(summary) <= 255
+
+
+def test_a_failed_delivery_is_taken_over_by_one_run_only(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    finding = alert()
+    jira.fail_next(6, 503)
+    first = deliverer(ledger, jira, None, waits).deliver([finding])
+    assert first.pending == 1  # failed, with its error recorded
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    taken = ledger.claim(finding, "jira", later)
+    again = ledger.claim(finding, "jira", later)  # a second run at the same moment
+    assert (taken.state, again.state) == (ClaimState.RESUMED, ClaimState.IN_FLIGHT)
+    # A resumed delivery looks for what was sent back to the first claim, not the takeover.
+    assert taken.claimed_at < later - timedelta(seconds=30)
+
+
+def test_a_claim_renewed_as_its_turn_comes_is_not_taken_for_a_crash(ledger: Ledger) -> None:
+    claimed = datetime.now(UTC)
+    finding = alert(user="slow@example.com")
+    mine = ledger.claim(finding, "jira", claimed)
+    # The run reaches this claim 11 minutes after making it (its earlier sends were slow) and
+    # renews it: another run 12 minutes in leaves it alone instead of resuming it.
+    renewed = ledger.renew(mine, claimed + timedelta(minutes=11))
+    assert renewed is not None
+    assert ledger.claim(finding, "jira", claimed + timedelta(minutes=12)).state is (
+        ClaimState.IN_FLIGHT
+    )
+    # Unrenewed for longer than the in-flight window, it is taken over, and a late renewal by
+    # the first run says so (that run then leaves it to the new owner).
+    taken = ledger.claim(finding, "jira", claimed + timedelta(minutes=22))
+    assert taken.state is ClaimState.RESUMED
+    assert ledger.renew(renewed, claimed + timedelta(minutes=23)) is None

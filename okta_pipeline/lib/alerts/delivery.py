@@ -162,6 +162,22 @@ class Deliverer:
 
     def _attempt(self, claim: Claim, report: DeliveryReport, carried: list[Claim]) -> None:
         """Send one claim (with the notices it carries); a failure leaves them all pending."""
+        if claim.destination not in report.refused and claim.destination not in report.unavailable:
+            # Claims are all made first and sent one by one: renew each as its turn comes, so
+            # that a slow run's later claims do not look abandoned to the next run.
+            renewed = self.ledger.renew(claim, self.clock())
+            if renewed is None:  # another run took it over meanwhile
+                report.in_flight += 1 + len(carried)
+                return
+            claim = renewed
+            still_ours = []
+            for notice in carried:
+                renewed_notice = self.ledger.renew(notice, self.clock())
+                if renewed_notice is None:
+                    report.in_flight += 1
+                else:
+                    still_ours.append(renewed_notice)
+            carried = still_ours
         together = [claim, *carried]
         if claim.destination in report.refused or claim.destination in report.unavailable:
             for each in together:

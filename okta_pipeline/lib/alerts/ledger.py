@@ -8,7 +8,7 @@ destination is asked whether the alert already arrived before anything is sent a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -36,6 +36,7 @@ MAPPING: dict[str, Any] = {
         "reference": _KEYWORD,
         "thread": _KEYWORD,
         "claimed_at": {"type": "date"},
+        "first_claimed_at": {"type": "date"},
         "sent_at": {"type": "date"},
         "last_error": {"type": "text"},
     },
@@ -65,6 +66,7 @@ class Claim:
     destination: str
     state: ClaimState
     claimed_at: datetime
+    """When the delivery was first claimed (a resumed one looks back to it for what was sent)."""
     seq_no: int
     primary_term: int
     purpose: str = ALERT
@@ -118,6 +120,7 @@ class Ledger:
             "status": "pending",
             "purpose": purpose,
             "claimed_at": _iso(now),
+            "first_claimed_at": _iso(now),
         }
         try:
             created = self.client.create(
@@ -136,7 +139,10 @@ class Ledger:
             pass
         found = self.client.get(index=self.index, id=doc_id)
         source = found["_source"]
-        claimed_at = datetime.fromisoformat(source["claimed_at"].replace("Z", "+00:00"))
+        claimed_at = _parsed(source["claimed_at"])
+        # Where a resumed delivery looks for what was sent: back to the first claim, whatever
+        # takeovers came since (claims written before this field was kept have only theirs).
+        first_claimed_at = _parsed(source.get("first_claimed_at") or source["claimed_at"])
         if source["status"] == "sent":
             state = ClaimState.SENT
         elif now - claimed_at < IN_FLIGHT and source.get("last_error") is None:
@@ -144,12 +150,19 @@ class Ledger:
         else:
             state = ClaimState.RESUMED
         if state is ClaimState.RESUMED:
-            # Take the claim over, so two runs never resume it at once.
+            # Take the claim over, so two runs never resume it at once: the failure is cleared
+            # with it, or a third run would see the failure and take it over again.
             try:
                 taken = self.client.update(
                     index=self.index,
                     id=doc_id,
-                    body={"doc": {"claimed_at": _iso(now)}},
+                    body={
+                        "doc": {
+                            "claimed_at": _iso(now),
+                            "first_claimed_at": _iso(first_claimed_at),
+                            "last_error": None,
+                        }
+                    },
                     params={
                         "if_seq_no": found["_seq_no"],
                         "if_primary_term": found["_primary_term"],
@@ -162,7 +175,7 @@ class Ledger:
                 alert,
                 destination,
                 state,
-                claimed_at,
+                first_claimed_at,
                 taken["_seq_no"],
                 taken["_primary_term"],
                 purpose,
@@ -206,6 +219,25 @@ class Ledger:
             },
             params={"refresh": "true"},
         )
+
+    def renew(self, claim: Claim, now: datetime) -> Claim | None:
+        """Mark the claim as still being worked on (a run that takes a while to reach a claim
+        must not look like a crash to the next run); None when another run has taken it over
+        meanwhile."""
+        try:
+            renewed = self.client.update(
+                index=self.index,
+                id=claim.doc_id,
+                body={"doc": {"claimed_at": _iso(now)}},
+                params={
+                    "if_seq_no": claim.seq_no,
+                    "if_primary_term": claim.primary_term,
+                    "refresh": "true",
+                },
+            )
+        except os_errors.ConflictError:
+            return None
+        return replace(claim, seq_no=renewed["_seq_no"], primary_term=renewed["_primary_term"])
 
     def mark_failed(self, claim: Claim, error: str) -> None:
         """Keep the claim pending, with why: the next run resumes it at once."""
@@ -272,6 +304,10 @@ class Ledger:
             params={"ignore_unavailable": "true"},
         )
         return sorted({str(h["_source"]["finding_id"]) for h in response["hits"]["hits"]})
+
+
+def _parsed(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _iso(moment: datetime) -> str:
