@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from okta_pipeline.lib.alerts.ledger import ClaimState, Ledger, ledger_id
 from okta_pipeline.lib.alerts.messages import finding_label
 from okta_pipeline.lib.standins.jira import JiraStandIn
+from okta_pipeline.lib.standins.server import Request, Response
 from okta_pipeline.lib.standins.slack import SlackStandIn
 from okta_pipeline_tests.alerts.helpers import DASHBOARDS, WINDOW, Waits, alert, deliverer
 
@@ -115,7 +117,7 @@ def test_a_429_storm_then_recovery_delivers_everything_once_honouring_retry_afte
 ) -> None:
     findings = [alert(user=f"storm{n}@example.com") for n in range(4)]
     jira.fail_next(4, 429, {"Retry-After": "7"})
-    slack.fail_next(3, 503)
+    slack.fail_next(3, 429)
     report = deliverer(ledger, jira, slack, waits).deliver(findings)
     assert report.summary() == counts(4, 0, 4, 0)
     assert len(jira.issues) == 4 and len(slack.messages) == 4
@@ -230,3 +232,39 @@ def test_a_claim_renewed_as_its_turn_comes_is_not_taken_for_a_crash(ledger: Ledg
     taken = ledger.claim(finding, "jira", claimed + timedelta(minutes=22))
     assert taken.state is ClaimState.RESUMED
     assert ledger.renew(renewed, claimed + timedelta(minutes=23)) is None
+
+
+def test_a_create_answered_5xx_after_the_destination_acted_is_not_sent_twice(
+    ledger: Ledger,
+    jira: JiraStandIn,
+    slack: SlackStandIn,
+    waits: Waits,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each destination makes the issue (or posts the message), then answers 502 once, as a
+    # proxy does when the upstream acted but the answer was lost.
+    for standin, creating in ((jira, "/rest/api/3/issue"), (slack, "/api/chat.postMessage")):
+        acted_then_failed: list[str] = []
+
+        def handle(
+            request: Request,
+            real: Any = standin.handle,
+            path: str = creating,
+            done: Any = acted_then_failed,
+        ) -> Response:
+            answer = real(request)
+            if request.method == "POST" and request.path == path and not done:
+                done.append(path)
+                return Response(502, {"error": "bad gateway"})
+            return answer
+
+        monkeypatch.setattr(standin, "handle", handle)
+    finding = alert()
+    first = deliverer(ledger, jira, slack, waits).deliver([finding])
+    assert first.pending == 2 and set(first.unavailable) == {"jira", "slack"}
+    assert "may have acted" in first.unavailable["jira"]
+    assert len(jira.issues) == 1 and len(slack.messages) == 1  # not sent again blindly
+
+    again = deliverer(ledger, jira, slack, waits).deliver([finding])
+    assert again.already_sent == 2 and again.pending == 0  # found by asking first
+    assert len(jira.issues) == 1 and len(slack.messages) == 1

@@ -14,11 +14,13 @@ import httpx
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
 )
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors before the request left: safe to retry even a call that creates."""
 
 
 class DestinationRefusedError(RuntimeError):
@@ -63,9 +65,21 @@ class RetryingSender:
     policy: RetryPolicy = DEFAULT_RETRY
     retries: int = 0
 
-    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def send(self, method: str, url: str, creates: bool = False, **kwargs: Any) -> httpx.Response:
+        """Send one request. One that `creates` (an issue, a comment, a message) is retried
+        only when the destination surely did not act (429, or the connection never made):
+        after a timeout or a 5xx it may have, and sending it again would make a second one, so
+        it fails at once and the next run asks the destination before sending again."""
+
+        def retried(error: BaseException) -> bool:
+            if isinstance(error, _BusyError):
+                return not creates or error.status == 429
+            if creates:
+                return isinstance(error, NOT_SENT_ERRORS)
+            return isinstance(error, httpx.TransportError)
+
         retrying = Retrying(
-            retry=retry_if_exception_type((_BusyError, httpx.TransportError)),
+            retry=retry_if_exception(retried),
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
             sleep=self.policy.sleep,
@@ -91,11 +105,19 @@ class RetryingSender:
                         )
                     return response
         except _BusyError as busy:
+            if creates and busy.status != 429:
+                raise DestinationUnavailableError(
+                    _maybe_created(self.destination, busy.status)
+                ) from None
             raise DestinationUnavailableError(
                 f"{self.destination} still answered {busy.status} after {self.policy.attempts} "
                 "attempts; the findings stay pending for the next run"
             ) from None
         except httpx.TransportError as error:
+            if creates and not isinstance(error, NOT_SENT_ERRORS):
+                raise DestinationUnavailableError(
+                    _maybe_created(self.destination, type(error).__name__)
+                ) from None
             raise DestinationUnavailableError(
                 f"{self.destination} could not be reached ({type(error).__name__}) after "
                 f"{self.policy.attempts} attempts; the findings stay pending for the next run"
@@ -109,6 +131,14 @@ class RetryingSender:
         attempt = int(state.attempt_number)
         backoff = self.policy.backoff_seconds * 2 ** (attempt - 1)
         return float(min(backoff, self.policy.max_wait_seconds))
+
+
+def _maybe_created(destination: str, answer: object) -> str:
+    return (
+        f"{destination} answered {answer} to a call that creates, after which it may have "
+        "acted: it is not sent again blindly; the findings stay pending, and the next run asks "
+        f"{destination} whether it arrived before sending it again"
+    )
 
 
 def retry_after(response: httpx.Response) -> float | None:

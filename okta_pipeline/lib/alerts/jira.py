@@ -102,11 +102,15 @@ class JiraClient:
         }
         if priority:
             fields["priority"] = {"name": priority}
-        response = self.sender.send("POST", "/rest/api/3/issue", json={"fields": fields})
+        response = self.sender.send(
+            "POST", "/rest/api/3/issue", creates=True, json={"fields": fields}
+        )
         return str(response.json()["key"])
 
     def add_comment(self, key: str, body: dict[str, Any]) -> None:
-        self.sender.send("POST", f"/rest/api/3/issue/{key}/comment", json={"body": body})
+        self.sender.send(
+            "POST", f"/rest/api/3/issue/{key}/comment", creates=True, json={"body": body}
+        )
 
     def has_comment_containing(self, key: str, marker: str) -> bool:
         """Whether a comment on the issue holds `marker` (how a comment is made only once)."""

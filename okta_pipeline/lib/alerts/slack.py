@@ -91,7 +91,7 @@ class SlackBot:
         }
         if thread:
             body["thread_ts"] = thread
-        answer = self._call("chat.postMessage", body)
+        answer = self._call("chat.postMessage", body, creates=True)
         return str(answer["ts"])
 
     def find_posted(self, finding_id: str, since: datetime) -> str | None:
@@ -110,8 +110,8 @@ class SlackBot:
                 return str(posted["ts"])
         return None
 
-    def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.sender.send("POST", f"/api/{method}", json=body)
+    def _call(self, method: str, body: dict[str, Any], creates: bool = False) -> dict[str, Any]:
+        response = self.sender.send("POST", f"/api/{method}", creates=creates, json=body)
         answer: dict[str, Any] = response.json()
         if not answer.get("ok"):
             # Slack answers 200 with ok=false for configuration errors.
@@ -151,7 +151,8 @@ class SlackWebhook:
         self._http.close()
 
     def post(self, message: SlackMessage, thread: str | None) -> str | None:
-        self.sender.send("POST", self._url, json={"text": message.text, "blocks": message.blocks})
+        body = {"text": message.text, "blocks": message.blocks}
+        self.sender.send("POST", self._url, creates=True, json=body)
         return None
 
     def find_posted(self, finding_id: str, since: datetime) -> str | None:
