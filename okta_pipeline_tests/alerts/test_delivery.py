@@ -4,6 +4,7 @@ sockets, with the ledger on the real node."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,15 @@ from okta_pipeline.lib.alerts.ledger import ClaimState, Ledger, ledger_id
 from okta_pipeline.lib.alerts.messages import finding_label
 from okta_pipeline.lib.standins.jira import JiraStandIn
 from okta_pipeline.lib.standins.server import Request, Response
-from okta_pipeline.lib.standins.slack import SlackStandIn
-from okta_pipeline_tests.alerts.helpers import DASHBOARDS, WINDOW, Waits, alert, deliverer
+from okta_pipeline.lib.standins.slack import Posted, SlackStandIn
+from okta_pipeline_tests.alerts.helpers import (
+    DASHBOARDS,
+    WINDOW,
+    Waits,
+    alert,
+    deliverer,
+    jira_client,
+)
 
 
 def counts(created: int, commented: int, slack: int, pending: int) -> dict[str, int]:
@@ -252,7 +260,7 @@ def test_a_create_answered_5xx_after_the_destination_acted_is_not_sent_twice(
             path: str = creating,
             done: Any = acted_then_failed,
         ) -> Response:
-            answer = real(request)
+            answer: Response = real(request)
             if request.method == "POST" and request.path == path and not done:
                 done.append(path)
                 return Response(502, {"error": "bad gateway"})
@@ -268,3 +276,58 @@ def test_a_create_answered_5xx_after_the_destination_acted_is_not_sent_twice(
     again = deliverer(ledger, jira, slack, waits).deliver([finding])
     assert again.already_sent == 2 and again.pending == 0  # found by asking first
     assert len(jira.issues) == 1 and len(slack.messages) == 1
+
+
+def crash_on_next_record(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's process dies after its next send, before the ledger records it."""
+    recorded = ledger.mark_sent
+
+    def crash_once(*args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(ledger, "mark_sent", recorded)
+        raise SystemExit("the run's process died here")
+
+    monkeypatch.setattr(ledger, "mark_sent", crash_once)
+
+
+def test_a_resumed_slack_delivery_finds_its_thread_reply_and_pages_the_history(
+    ledger: Ledger, slack: SlackStandIn, waits: Waits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = alert(window=WINDOW)
+    deliverer(ledger, None, slack, waits).deliver([first])
+    # A repeat is a reply in the first message's thread; the run dies before recording it.
+    repeat = alert(window=WINDOW + timedelta(hours=3))
+    crash_on_next_record(ledger, monkeypatch)
+    with pytest.raises(SystemExit):
+        deliverer(ledger, None, slack, waits).deliver([repeat])
+    assert len(slack.messages) == 2 and slack.messages[1].thread_ts == slack.messages[0].ts
+    # A new finding's message, then a busy channel: 250 other messages after it.
+    other = alert(user="busy@example.com")
+    crash_on_next_record(ledger, monkeypatch)
+    with pytest.raises(SystemExit):
+        deliverer(ledger, None, slack, waits).deliver([other])
+    for n in range(250):
+        slack.messages.append(
+            Posted(slack.channel, f"chatter {n}", [], f"{time.time():.0f}.9{n:05d}")
+        )
+
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    report = deliverer(ledger, None, slack, waits, now=later).deliver([repeat, other])
+    assert report.already_sent == 2 and report.slack_sent == 0
+    assert len(slack.messages) == 3 + 250
+
+
+def test_the_jira_comment_check_reads_every_comment(jira: JiraStandIn, waits: Waits) -> None:
+    client = jira_client(jira, waits)
+    key = client.create_issue(
+        "[HIGH] busy incident", {"type": "doc", "version": 1, "content": []}, None, []
+    )
+    for n in range(150):
+        text = "finding abc superseded" if n == 130 else f"repeat {n}"
+        body = {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+        }
+        jira.issues[key].comments.append({"id": str(n + 1), "body": body})
+    assert client.has_comment_containing(key, "finding abc superseded")
+    assert not client.has_comment_containing(key, "finding xyz superseded")

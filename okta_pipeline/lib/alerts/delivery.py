@@ -246,17 +246,17 @@ class Deliverer:
         slack = self.destinations.slack
         assert slack is not None
         alert = claim.alert
+        replaced = self.ledger.delivered(carried[0].alert.finding_id, SLACK) if carried else None
+        anchor = replaced or self.ledger.anchor(alert, SLACK, self.suppression)
+        thread = anchor.thread if anchor is not None and slack.threads else None
         if claim.state is ClaimState.RESUMED:
             since = claim.claimed_at - timedelta(minutes=1)
-            posted = slack.find_posted(alert.finding_id, since)
+            posted = slack.find_posted(alert.finding_id, since, thread)
             if posted is not None:
                 self.ledger.mark_sent(claim, "message", posted, posted, self.clock())
                 report.already_sent += 1
                 self._standalone(carried, report)
                 return
-        replaced = self.ledger.delivered(carried[0].alert.finding_id, SLACK) if carried else None
-        anchor = replaced or self.ledger.anchor(alert, SLACK, self.suppression)
-        thread = anchor.thread if anchor is not None and slack.threads else None
         replaces = tuple(c.alert for c in carried)
         message = slack_message(
             alert, self._link(alert), anchor.finding_id if anchor else None, replaces
@@ -287,9 +287,9 @@ class Deliverer:
             slack = self.destinations.slack
             assert slack is not None
             since = claim.claimed_at - timedelta(minutes=1)
-            posted = slack.find_posted(alert.notice_key, since) if resumed else None
+            thread = delivered.thread if slack.threads else None
+            posted = slack.find_posted(alert.notice_key, since, thread) if resumed else None
             if posted is None:
-                thread = delivered.thread if slack.threads else None
                 posted = slack.post(slack_superseded_message(alert), thread)
                 report.slack_sent += 1
             self.ledger.mark_sent(claim, "notice", posted, delivered.thread, self.clock())

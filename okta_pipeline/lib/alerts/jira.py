@@ -114,12 +114,19 @@ class JiraClient:
 
     def has_comment_containing(self, key: str, marker: str) -> bool:
         """Whether a comment on the issue holds `marker` (how a comment is made only once)."""
-        response = self.sender.send(
-            "GET", f"/rest/api/3/issue/{key}/comment", params={"maxResults": 100}
-        )
-        return any(
-            marker in _plain_text(c.get("body")) for c in response.json().get("comments", [])
-        )
+        start = 0
+        while True:
+            page = self.sender.send(
+                "GET",
+                f"/rest/api/3/issue/{key}/comment",
+                params={"startAt": start, "maxResults": 100},
+            ).json()
+            comments = page.get("comments", [])
+            if any(marker in _plain_text(c.get("body")) for c in comments):
+                return True
+            start += len(comments)
+            if not comments or start >= int(page.get("total", 0)):
+                return False
 
     def add_labels(self, key: str, labels: list[str]) -> None:
         self.sender.send(

@@ -37,8 +37,11 @@ class SlackDestination(Protocol):
         """Post; return the message's timestamp when Slack tells it."""
         ...
 
-    def find_posted(self, finding_id: str, since: datetime) -> str | None:
-        """The timestamp of a message already posted for the finding, when Slack can tell."""
+    def find_posted(
+        self, finding_id: str, since: datetime, thread: str | None = None
+    ) -> str | None:
+        """The timestamp of a message already posted for the finding (in `thread` when it
+        would be a reply), when Slack can tell."""
         ...
 
     def close(self) -> None: ...
@@ -94,21 +97,33 @@ class SlackBot:
         answer = self._call("chat.postMessage", body, creates=True)
         return str(answer["ts"])
 
-    def find_posted(self, finding_id: str, since: datetime) -> str | None:
-        answer = self._call(
-            "conversations.history",
-            {
-                "channel": self.channel,
-                "oldest": f"{since.timestamp():.6f}",
-                "include_all_metadata": True,
-                "limit": 200,
-            },
-        )
-        for posted in answer.get("messages", []):
-            payload = (posted.get("metadata") or {}).get("event_payload") or {}
-            if finding_id == payload.get("finding_id") or finding_id in payload.get("also", []):
-                return str(posted["ts"])
-        return None
+    def find_posted(
+        self, finding_id: str, since: datetime, thread: str | None = None
+    ) -> str | None:
+        # The channel's history holds no thread replies: a reply is looked for in its thread.
+        method, body = "conversations.history", {}
+        if thread:
+            method, body = "conversations.replies", {"ts": thread}
+        cursor = None
+        while True:
+            answer = self._call(
+                method,
+                {
+                    **body,
+                    "channel": self.channel,
+                    "oldest": f"{since.timestamp():.6f}",
+                    "include_all_metadata": True,
+                    "limit": 200,
+                    **({"cursor": cursor} if cursor else {}),
+                },
+            )
+            for posted in answer.get("messages", []):
+                payload = (posted.get("metadata") or {}).get("event_payload") or {}
+                if finding_id == payload.get("finding_id") or finding_id in payload.get("also", []):
+                    return str(posted["ts"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not answer.get("has_more") or not cursor:
+                return None
 
     def _call(self, method: str, body: dict[str, Any], creates: bool = False) -> dict[str, Any]:
         response = self.sender.send("POST", f"/api/{method}", creates=creates, json=body)
@@ -155,5 +170,7 @@ class SlackWebhook:
         self.sender.send("POST", self._url, creates=True, json=body)
         return None
 
-    def find_posted(self, finding_id: str, since: datetime) -> str | None:
+    def find_posted(
+        self, finding_id: str, since: datetime, thread: str | None = None
+    ) -> str | None:
         return None

@@ -70,7 +70,18 @@ class JiraStandIn(StandInServer):
                 comment = {"id": str(len(issue.comments) + 1), "body": request.json()["body"]}
                 issue.comments.append(comment)
                 return Response(201, comment)
-            return Response(200, {"comments": issue.comments, "total": len(issue.comments)})
+            start = int((request.query.get("startAt") or ["0"])[0])
+            size = min(int((request.query.get("maxResults") or ["50"])[0]), 100)
+            page = issue.comments[start : start + size]
+            return Response(
+                200,
+                {
+                    "comments": page,
+                    "startAt": start,
+                    "maxResults": size,
+                    "total": len(issue.comments),
+                },
+            )
         if request.method == "PUT":
             for change in request.json().get("update", {}).get("labels", []):
                 if "add" in change and change["add"] not in issue.labels:

@@ -65,14 +65,19 @@ class SlackStandIn(StandInServer):
             )
             self._add(posted)
             return Response(200, {"ok": True, "channel": self.channel, "ts": posted.ts})
-        if request.path == "/api/conversations.history":
+        if request.path in ("/api/conversations.history", "/api/conversations.replies"):
             oldest = float(body.get("oldest", 0))
+            if request.path.endswith("history"):  # top-level messages only, newest first
+                chosen = [m for m in self.messages[::-1] if m.thread_ts is None]
+            else:  # the thread's parent, then its replies, oldest first
+                parent = str(body.get("ts"))
+                chosen = [m for m in self.messages if parent in (m.ts, m.thread_ts)]
             found = [
                 {"ts": m.ts, "text": m.text, "metadata": m.metadata}
-                for m in self.messages
-                if m.thread_ts is None and float(m.ts) >= oldest and m.via == "bot"
+                for m in chosen
+                if float(m.ts) >= oldest and m.via == "bot"
             ]
-            return Response(200, {"ok": True, "messages": found[::-1]})
+            return Response(200, _page(found, int(body.get("limit", 100)), body.get("cursor")))
         return Response(404, {"ok": False, "error": "unknown_method"})
 
     def _next(self) -> str:
@@ -82,3 +87,16 @@ class SlackStandIn(StandInServer):
     def _add(self, posted: Posted) -> None:
         with self._messages_lock:
             self.messages.append(posted)
+
+
+def _page(messages: list[dict[str, Any]], limit: int, cursor: str | None) -> dict[str, Any]:
+    """One page of `messages` as Slack's cursor pagination gives it (at most 999 a page)."""
+    start = int(cursor or 0)
+    end = start + max(1, min(limit, 999))
+    more = end < len(messages)
+    return {
+        "ok": True,
+        "messages": messages[start:end],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(end) if more else ""},
+    }
