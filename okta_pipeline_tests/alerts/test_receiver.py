@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +39,7 @@ from okta_pipeline_tests.stored_events import Prefixes, index_events
 SECRET = "monitor-shared-secret-5b0e9c1d"
 DETECTION = load_catalog().get("okta_admin_role_granted")
 ANCHOR = datetime(2026, 11, 20, 10, 1, tzinfo=UTC)
+RECEIVER_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the receiver's clock, in the tests
 
 
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
@@ -71,6 +74,7 @@ def receiver(
         deliverer(ledger, jira, slack, waits),
         prefixes.logs_index,
         prefixes.findings,
+        now=lambda: RECEIVER_NOW,
     )
     with AlertReceiver(SECRET, intake) as serving:
         yield serving
@@ -78,6 +82,19 @@ def receiver(
 
 def post(receiver: AlertReceiver, body: bytes, headers: dict[str, str]) -> httpx.Response:
     return httpx.post(receiver.url, content=body, headers=headers, timeout=30)
+
+
+def address(receiver: AlertReceiver) -> tuple[str, int]:
+    host, port = receiver.url.removeprefix("http://").split("/")[0].split(":")
+    return host, int(port)
+
+
+def findings_indices(opensearch: OpenSearch, prefixes: Prefixes) -> list[str]:
+    found = opensearch.indices.get(
+        index=f"{prefixes.findings}-*",
+        params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+    )
+    return sorted(found)
 
 
 def stored_findings(opensearch: OpenSearch, prefixes: Prefixes) -> list[dict[str, Any]]:
@@ -284,3 +301,80 @@ def test_a_monitors_bucket_keys_and_lag_give_the_entity_and_the_window_it_read()
     payload["lag_minutes"] = -5
     with pytest.raises(ValueError, match="lag_minutes"):
         parse_alert(json.dumps(payload).encode())
+
+
+def test_an_idle_or_stalled_connection_is_closed_after_the_read_timeout() -> None:
+    with AlertReceiver(SECRET, lambda alert: {}, timeout=0.5) as serving:
+        with socket.create_connection(address(serving), timeout=10) as idle:
+            began = time.monotonic()
+            assert idle.recv(200) == b""  # closed, without a request to answer
+            assert time.monotonic() - began < 5
+        with socket.create_connection(address(serving), timeout=10) as stalled:
+            stalled.sendall(b"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            began = time.monotonic()
+            answer = b""
+            while chunk := stalled.recv(4096):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.0 408")
+            assert b"within" in answer and time.monotonic() - began < 5
+
+
+def test_an_intake_failure_is_a_500_that_names_no_internals(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def failing(alert: Any) -> dict[str, Any]:
+        raise RuntimeError("cluster https://admin:hunter2@node:9200 refused the write")
+
+    body = json.dumps(monitor_alert()).encode()
+    with AlertReceiver(SECRET, failing) as serving, caplog.at_level(logging.ERROR):
+        response = post(serving, body, signed(body))
+    assert response.status_code == 500
+    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    assert "error" in response.json()
+    assert any(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in caplog.records)
+
+
+def test_times_out_of_datetimes_range_are_refused_naming_the_field(
+    receiver: AlertReceiver,
+) -> None:
+    payload = monitor_alert(period_end="0001-01-01T00:00:00Z")
+    del payload["window_start"]
+    refused = {
+        json.dumps(payload).encode(): "period_end",
+        json.dumps(monitor_alert(window_start="0001-01-01T00:00:00+01:00")).encode(): (
+            "window_start"
+        ),
+    }
+    for body, field in refused.items():
+        response = post(receiver, body, signed(body))
+        assert response.status_code == 400, body
+        assert field in response.json()["error"] and "range" in response.json()["error"], body
+
+
+def test_alerts_for_another_entity_or_a_window_far_from_now_are_refused(
+    receiver: AlertReceiver, opensearch: OpenSearch, prefixes: Prefixes, jira: JiraStandIn
+) -> None:
+    """Each day an alert names would be a findings index of its own: only windows near now, and
+    only the detection's own entity fields, are stored."""
+    bucketed = monitor_alert(entity_fields=["user.name"], bucket_keys="someone")
+    del bucketed["entity"]
+    refused = {
+        json.dumps(monitor_alert(window_start="1970-01-01T00:00:00Z")).encode(): "window_start",
+        json.dumps(monitor_alert(window_start="9999-12-31T23:58Z")).encode(): "window_start",
+        json.dumps(
+            monitor_alert(window_start=(RECEIVER_NOW + timedelta(hours=1)).isoformat())
+        ).encode(): "window_start",
+        json.dumps(monitor_alert(entity={"user.name": "someone"})).encode(): "entity",
+        json.dumps(monitor_alert(entity={"actor.alternateId": "a@example.com"})).encode(): "entity",
+        json.dumps(bucketed).encode(): "entity",
+    }
+    for body, field in refused.items():
+        response = post(receiver, body, signed(body))
+        assert response.status_code == 422, body
+        error = response.json()["error"]
+        assert field in error, body
+        if field == "entity":
+            assert "actor.alternateId" in error and "target.alternateId" in error, error
+        else:
+            assert "30 days" in error and "5 minutes" in error, error
+    assert findings_indices(opensearch, prefixes) == [] and jira.issues == {}

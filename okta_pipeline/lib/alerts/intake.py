@@ -1,9 +1,16 @@
-"""Alerts from OpenSearch Alerting monitors, turned into the findings the pipeline would write."""
+"""Alerts from OpenSearch Alerting monitors, turned into the findings the pipeline would write.
+
+An alert is stored only for the detection's own entity fields (a threshold's group-by fields,
+otherwise its `entity`), and only for a window from `MAX_ALERT_AGE` before now to
+`MAX_ALERT_LEAD` after it (a monitor alerts on the windows it just read): each day an alert names
+is a findings index, so the sender must not choose them freely. Anything else is a 422.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opensearchpy import OpenSearch
@@ -20,15 +27,31 @@ from okta_pipeline.lib.detections.findings import (
     finding_id,
     findings_index,
 )
-from okta_pipeline.lib.detections.model import EvidenceEvent
+from okta_pipeline.lib.detections.model import Detection, EvidenceEvent, ThresholdLogic
 from okta_pipeline.lib.detections.search import parse_time
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.windows import WINDOW
 
+MAX_ALERT_AGE = timedelta(days=30)
+"""The oldest window an alert may name, before now."""
+MAX_ALERT_LEAD = timedelta(minutes=5)
+"""How far after now an alert's window may start (clock skew)."""
+
+
+def entity_fields(detection: Detection) -> tuple[str, ...]:
+    """The fields of the detection's findings' entity: what its monitor buckets by."""
+    if isinstance(detection.logic, ThresholdLogic):
+        return detection.logic.group_by
+    return detection.entity
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 class AlertIntake:
     """Stores a monitor's alert as a finding (the pipeline's own, when it found it too) and
-    delivers it through the ledger."""
+    delivers it through the ledger; `now` is the clock the alert's window is checked against."""
 
     def __init__(
         self,
@@ -37,12 +60,14 @@ class AlertIntake:
         deliverer: Deliverer,
         logs_index: str,
         findings_prefix: str,
+        now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.client = client
         self.catalog = catalog
         self.deliverer = deliverer
         self.logs_index = logs_index
         self.findings_prefix = findings_prefix
+        self.now = now
 
     def __call__(self, alert: MonitorAlert) -> dict[str, Any]:
         try:
@@ -57,12 +82,33 @@ class AlertIntake:
                 f"the monitor runs version {alert.detection_version} of {detection.id}, the "
                 f"catalog has version {detection.version}: sync the monitors",
             )
+        self._check(detection, alert)
         wanted = finding_id(detection.id, detection.version, alert.entity, alert.window)
         document = self._stored(wanted)
         if document is None:
             document = self._store(self._finding(alert, wanted))
         report = self.deliverer.deliver([Alert(document)])
         return {"finding_id": wanted, **report.summary()}
+
+    def _check(self, detection: Detection, alert: MonitorAlert) -> None:
+        """A 422 unless the alert names the detection's entity fields and a window near now."""
+        fields = entity_fields(detection)
+        if sorted(alert.entity) != sorted(fields):
+            raise AlertRejectedError(
+                422,
+                f"entity has the fields {sorted(alert.entity)}; {detection.id}'s entity fields "
+                f"are {sorted(fields)}",
+            )
+        now = self.now()
+        earliest, latest = now - MAX_ALERT_AGE, now + MAX_ALERT_LEAD
+        if not earliest <= alert.window <= latest:
+            raise AlertRejectedError(
+                422,
+                f"window_start/period_end gives the window {alert.window.isoformat()}; alerts "
+                f"are accepted for windows from {MAX_ALERT_AGE.days} days before now to "
+                f"{MAX_ALERT_LEAD.seconds // 60} minutes after it ({earliest.isoformat()} to "
+                f"{latest.isoformat()})",
+            )
 
     def _finding(self, alert: MonitorAlert, wanted: str) -> Finding:
         """The pipeline's own finding when its evaluation of the window agrees; otherwise the

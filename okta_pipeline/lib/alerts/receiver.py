@@ -7,6 +7,11 @@ HMAC-SHA256 signature of the body), turns the alert into the finding the pipelin
 for that detection, entity and window (the same deterministic id), stores it, and delivers it
 through the same ledger: a monitor alert and a pipeline finding for one incident give one
 ticket.
+
+A connection that sends nothing (or stops mid-body) for `READ_TIMEOUT_SECONDS` is closed (408
+when a body was expected), and a failure past the checks is a 500 with a generic message (the
+error is logged, not sent). A replayed signed body names the same detection, entity and window:
+it gives the same finding id, which the ledger has already delivered, so it sends nothing new.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +34,10 @@ MAX_BODY_BYTES = 64 * 1024
 MIN_SECRET_LENGTH = 16
 TOKEN_HEADER = "x-okta-pipeline-token"  # noqa: S105 - a header's name, not a secret
 SIGNATURE_HEADER = "x-okta-pipeline-signature"
+READ_TIMEOUT_SECONDS = 10.0
+"""How long the receiver waits on a connection's next bytes before closing it."""
+
+log = logging.getLogger(__name__)
 
 
 class AlertRejectedError(ValueError):
@@ -86,13 +96,17 @@ def parse_alert(body: bytes) -> MonitorAlert:
     lag = payload.get("lag_minutes", 0)
     if not isinstance(lag, int) or isinstance(lag, bool) or lag < 0:
         raise ValueError("lag_minutes must be a whole number of minutes, 0 or more")
-    if "window_start" in payload:
-        window = window_start(instant)
-    else:
-        # A monitor's run: it read up to its period end rounded down to the minute, less the
-        # lag; the window is the one that ends there.
-        end = instant.replace(second=0, microsecond=0) - timedelta(minutes=lag)
-        window = window_start(end - timedelta(microseconds=1))
+    try:
+        if "window_start" in payload:
+            window = window_start(instant)
+        else:
+            # A monitor's run: it read up to its period end rounded down to the minute, less the
+            # lag; the window is the one that ends there.
+            end = instant.replace(second=0, microsecond=0) - timedelta(minutes=lag)
+            window = window_start(end - timedelta(microseconds=1))
+    except OverflowError:
+        field = "window_start" if "window_start" in payload else "period_end less lag_minutes"
+        raise ValueError(f"{field} ({moment!r}) is out of range") from None
     evidence = payload.get("evidence_uuids") or []
     if not isinstance(evidence, list) or not all(isinstance(u, str) for u in evidence):
         raise ValueError("evidence_uuids must be a list of strings")
@@ -140,15 +154,24 @@ AlertHandler = Callable[[MonitorAlert], dict[str, Any]]
 
 class AlertReceiver(BackgroundHTTPServer):
     """Serves POST /alerts on `host:port`, in the calling thread (`serve_forever`) or a
-    background one (`start`, or `with`)."""
+    background one (`start`, or `with`); `timeout` is how many seconds a connection may send
+    nothing before it is closed."""
 
-    def __init__(self, secret: str, handle: AlertHandler, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        secret: str,
+        handle: AlertHandler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout: float = READ_TIMEOUT_SECONDS,
+    ):
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"the receiver's shared secret must be at least {MIN_SECRET_LENGTH} characters"
             )
         self._secret = secret.encode()
         self._handle = handle
+        self.timeout = timeout
         super().__init__(self._handler(), host, port)
 
     def __repr__(self) -> str:
@@ -159,6 +182,17 @@ class AlertReceiver(BackgroundHTTPServer):
         return f"{self.base_url}/alerts"
 
     def respond(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """The status and JSON answer for a request; any unexpected error is a 500 that says
+        nothing of it (it may name the cluster or hold a credential), and is logged."""
+        try:
+            return self._respond(path, headers, body)
+        except Exception:
+            log.exception("the alert receiver failed to handle an alert")
+            return 500, {"error": "the receiver failed to handle the alert; see its log"}
+
+    def _respond(
         self, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, Any]]:
         if path != "/alerts":
@@ -178,6 +212,10 @@ class AlertReceiver(BackgroundHTTPServer):
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Each socket read waits this long at most: a timed-out request line or header is
+            # closed unanswered (by BaseHTTPRequestHandler), a timed-out body with a 408.
+            timeout = receiver.timeout
+
             def do_POST(self) -> None:
                 try:
                     length = int(self.headers.get("Content-Length") or -1)
@@ -189,7 +227,12 @@ class AlertReceiver(BackgroundHTTPServer):
                 if length > MAX_BODY_BYTES:
                     self._write(413, {"error": f"bodies are limited to {MAX_BODY_BYTES} bytes"})
                     return
-                body = self.rfile.read(length)
+                try:
+                    body = self.rfile.read(length)
+                except TimeoutError:
+                    self.close_connection = True
+                    self._write(408, {"error": f"send the body within {self.timeout:g} s"})
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status, answer = receiver.respond(self.path, headers, body)
                 self._write(status, answer)
