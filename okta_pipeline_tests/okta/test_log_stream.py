@@ -98,7 +98,9 @@ def test_every_streamed_event_is_indexed_once_whatever_the_stream_dropped_double
 
         stats = streamer.stats
         assert stats.dropped > 0 and stats.duplicates > 0
-        assert sum(d.duplicates for d in drained) >= stats.duplicates
+        # A copy of an event published in the last seconds may still be on its way.
+        caught = sum(d.duplicates for d in drained)
+        assert caught > 0 and caught >= stats.duplicates - streamer.in_flight
         pushed = set().union(*(pushed_uuids(zone, w) for w in windows(start, end)))
         assert pushed == expected - stats.dropped_uuids  # every delivered event, once
         assert queue_depth(sqs, aws.queue_url) == 0

@@ -217,6 +217,11 @@ class LogStreamer:
 
     # -- delivery -----------------------------------------------------------------------
 
+    @property
+    def in_flight(self) -> int:
+        """Deliveries scheduled and not yet made (copies of a duplicated event included)."""
+        return len(self._pending)
+
     def deliver_until(self, now_ms: int) -> StreamStats:
         """Schedule the events published since the last call and send what is due."""
         with self._lock:
