@@ -4,22 +4,28 @@ CLI's code path, and a query the node refuses."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
 from okta_pipeline.cli.main import main
-from okta_pipeline.defs.detections.assets import _rejected_queries
+from okta_pipeline.defs.detections.assets import _rejected_queries, okta_detections
+from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.engine import evaluate
-from okta_pipeline.lib.detections.model import Detection, Example, SingleEventLogic
+from okta_pipeline.lib.detections.model import Example
 from okta_pipeline.lib.landing import window_start
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings
 from okta_pipeline.lib.opensearch.index_setup import ensure_template
 from okta_pipeline.lib.windows import WINDOW, windows_between
+from okta_pipeline_tests.detections.broken_detection import BROKEN, GOOD, GoodAndBroken, broken_copy
 from okta_pipeline_tests.detections.example_events import example_events
+from okta_pipeline_tests.okta.helpers import range_tags
+from okta_pipeline_tests.run_results import check_results
 from okta_pipeline_tests.stored_events import Prefixes, index_events
 
 CATALOG = load_catalog()
@@ -147,21 +153,60 @@ def test_detections_run_writes_the_findings_the_asset_would(
 def test_a_query_the_node_refuses_is_reported_by_its_detection(
     opensearch: OpenSearch, prefixes: Prefixes
 ) -> None:
-    good = CATALOG.get("okta_account_lockout")
-    broken = Detection(
-        **{
-            **good.__dict__,
-            "id": "okta_broken",
-            "logic": SingleEventLogic(
-                query={"query_string": {"query": "eventType:(unclosed"}}, lucene="eventType:("
-            ),
-        }
-    )
+    good = CATALOG.get(GOOD)
+    broken = broken_copy(good)
     assert _rejected_queries(opensearch, prefixes.logs_index, (good, broken)) == {}, (
         "without a logs index there is no mapping to validate against"
     )
     ensure_template(opensearch, prefixes.logs)
     opensearch.indices.create(index=f"{prefixes.logs}-2026.10.07")
     rejected = _rejected_queries(opensearch, prefixes.logs_index, (good, broken))
-    assert list(rejected) == ["okta_broken"]
-    assert rejected["okta_broken"]
+    assert list(rejected) == [BROKEN]
+    assert rejected[BROKEN]
+
+
+def test_a_refused_detection_is_skipped_and_reported_while_the_others_write_findings(
+    opensearch_endpoint: OpenSearchSettings,
+    opensearch: OpenSearch,
+    prefixes: Prefixes,
+    tmp_path: Path,
+) -> None:
+    """One refused query neither fails the run nor holds back the other detections: their
+    findings are written, and the failed (non-blocking) check names the refused one."""
+    anchor = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)
+    lockout = CATALOG.get(GOOD)
+    positive = next(e for e in lockout.examples if e.expect_finding)
+    index_events(opensearch, prefixes.logs, example_events(positive, anchor, "refused"), tmp_path)
+    opensearch_resource = OpenSearchResource(
+        url=opensearch_endpoint.url,
+        username=opensearch_endpoint.username,
+        password=opensearch_endpoint.password,
+        ca_certs=opensearch_endpoint.ca_certs,
+        index_prefix=prefixes.logs,
+        findings_prefix=prefixes.findings,
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [okta_detections],
+            resources={"opensearch": opensearch_resource, "detections": GoodAndBroken()},
+            tags=range_tags(anchor - timedelta(minutes=30), anchor + timedelta(minutes=30)),
+            instance=instance,
+            raise_on_error=False,
+        )
+        errors = [
+            entry.user_message
+            for entry in instance.all_logs(result.run_id)
+            if entry.level == logging.ERROR
+        ]
+    assert result.success
+    opensearch.indices.refresh(index=f"{prefixes.findings}-*")
+    stored = opensearch.search(
+        index=f"{prefixes.findings}-*", body={"size": 100, "query": {"match_all": {}}}
+    )["hits"]["hits"]
+    assert stored and {hit["_source"]["detection"]["id"] for hit in stored} == {lockout.id}
+    accepted = check_results(result)["queries_accepted"]
+    assert not accepted.passed and accepted.severity == dg.AssetCheckSeverity.ERROR
+    assert BROKEN in accepted.description and "Failed to parse" in accepted.description
+    assert list(accepted.metadata["rejected"].value) == [BROKEN]
+    assert accepted.metadata["evaluated"].value == 1
+    assert any(BROKEN in message for message in errors)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from okta_pipeline.defs.okta.log_stream import (
     log_stream_dead_letters,
     log_stream_drain_job,
     log_stream_queue_sensor,
+    process_pushed_windows,
 )
 from okta_pipeline.defs.okta.resources import OktaResource
 from okta_pipeline.defs.opensearch.assets import opensearch_okta_logs
@@ -37,7 +39,7 @@ from okta_pipeline.defs.opensearch.resources import OpenSearchResource
 from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.landing import WINDOW, LandingZone
-from okta_pipeline.lib.landing.zone import window_start
+from okta_pipeline.lib.landing.zone import split_into_windows, window_start
 from okta_pipeline.lib.log_stream import drain_queue, queue_depth
 from okta_pipeline.lib.log_stream.drain import REJECTED_FOLDER, pushed_uuids
 from okta_pipeline.lib.okta_simulator.log_stream import (
@@ -52,6 +54,7 @@ from okta_pipeline.lib.opensearch.index_setup import drop_prefix
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
 from okta_pipeline.lib.standins.log_stream_aws import LocalLogStreamAws
 from okta_pipeline.lib.standins.slack import SlackStandIn
+from okta_pipeline_tests.detections.broken_detection import BROKEN, GOOD, GoodAndBroken
 from okta_pipeline_tests.detections.example_events import example_events
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
 from okta_pipeline_tests.okta.log_stream_helpers import (
@@ -442,3 +445,79 @@ def finding_windows(opensearch: OpenSearch, prefix: str) -> dict[str, str]:
         ).isoformat()
         for hit in hits
     }
+
+
+def processing(windows: list[str]) -> dg.JobDefinition:
+    """The drain job's processing of `windows`, as if the drain had just landed them."""
+
+    @dg.op
+    def landed_windows() -> list[str]:
+        return windows
+
+    @dg.job
+    def process_landed_windows() -> None:
+        process_pushed_windows(landed_windows())
+
+    return process_landed_windows
+
+
+def test_the_drain_skips_a_detection_whose_query_the_node_refuses_and_names_it(
+    tmp_path: Path, opensearch_endpoint: OpenSearchSettings, opensearch: OpenSearch
+) -> None:
+    """A refused query does not fail the drain: the other detections write their findings and
+    deliver, and the refused one is logged as an error and named in the step's metadata."""
+    lockout = load_catalog().get(GOOD)
+    anchor = datetime(2026, 10, 9, 9, 0, tzinfo=UTC)
+    events = example_events(next(e for e in lockout.examples if e.expect_finding), anchor, "push")
+    landing = LandingZoneResource(root=str(tmp_path / "landing"))
+    writes, _ = split_into_windows(
+        landing.zone(), events, anchor - timedelta(hours=1), anchor + timedelta(hours=1), anchor
+    )
+    tag = uuid.uuid4().hex[:8]
+    prefix, findings = f"test-push-{tag}", f"test-push-findings-{tag}"
+    ledger = f"test-push-ledger-{tag}"
+    resources: dict[str, Any] = {
+        "landing": landing,
+        "opensearch": OpenSearchResource(
+            url=opensearch_endpoint.url, index_prefix=prefix, findings_prefix=findings
+        ),
+        "detections": GoodAndBroken(),
+        "alerts": AlertsResource(ledger_index=ledger),
+    }
+    windows = [w.start.isoformat() for w in writes if w.total]
+    try:
+        with dg.instance_for_test() as instance:
+            run = processing(windows).execute_in_process(
+                resources=resources,
+                instance=instance,
+                raise_on_error=False,
+            )
+            errors = [
+                entry.user_message
+                for entry in instance.all_logs(run.run_id)
+                if entry.level == logging.ERROR
+            ]
+        assert run.success
+        stored = finding_detections(opensearch, findings)
+        assert stored and set(stored) == {GOOD}
+        (output,) = (
+            e for e in run.events_for_node("process_pushed_windows") if e.is_successful_output
+        )
+        rejected = output.step_output_data.metadata["rejected_detections"].value
+        assert isinstance(rejected, dict) and list(rejected) == [BROKEN]
+        assert any(BROKEN in message for message in errors)
+    finally:
+        drop_prefix(opensearch, prefix)
+        opensearch.indices.delete(index=f"{findings}-*", params={"ignore_unavailable": "true"})
+        opensearch.indices.delete(index=ledger, params={"ignore_unavailable": "true"})
+
+
+def finding_detections(opensearch: OpenSearch, prefix: str) -> list[str]:
+    """Each stored finding's detection id."""
+    opensearch.indices.refresh(index=daily_indices(prefix), params={"ignore_unavailable": "true"})
+    hits = opensearch.search(
+        index=daily_indices(prefix),
+        body={"size": 100, "query": {"match_all": {}}},
+        params={"ignore_unavailable": "true"},
+    )["hits"]["hits"]
+    return [hit["_source"]["detection"]["id"] for hit in hits]

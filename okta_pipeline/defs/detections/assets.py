@@ -47,8 +47,8 @@ def detection_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
         window_check_spec(
             QUERIES_ACCEPTED,
             asset,
-            "Every detection compiled, and OpenSearch accepts each of its queries",
-            blocking=True,
+            "Every detection compiled, and OpenSearch accepts each of its queries; a refused "
+            "detection is skipped (and named here), the others still write their findings",
         ),
         window_check_spec(
             EVIDENCE_IN_LOGS,
@@ -112,13 +112,13 @@ def detect_windows(
     logs = daily_indices(opensearch.index_prefix)
     cloudtrail = cloudtrail_indices(opensearch.cloudtrail_prefix) if with_cloudtrail else None
     sessions = sessions_indices(opensearch.sessions_prefix) if with_cloudtrail else None
-    rejected = _rejected_queries(client, logs, chosen)
+    evaluated, rejected = accepted_detections(context.log, client, logs, chosen)
     ensure_findings_template(client, opensearch.findings_prefix, opensearch.replicas)
     revision = revise_findings(
         client,
         logs,
         opensearch.findings_prefix,
-        chosen,
+        evaluated,
         start,
         end,
         evaluated_at=datetime.now(UTC),
@@ -137,9 +137,6 @@ def detect_windows(
     per_window = evaluation.by_window()
     superseded = by_window(revision.superseded)
     checks: list[WindowCheck] = []
-    rejected_description = (
-        f"OpenSearch refused the queries of {', '.join(sorted(rejected))}" if rejected else None
-    )
     for moment in windows_between(start, end):
         partition = moment.strftime(PARTITION_FORMAT)
         in_window = per_window.get(moment, [])
@@ -163,8 +160,13 @@ def detect_windows(
                 QUERIES_ACCEPTED,
                 partition,
                 passed=not rejected,
-                description=rejected_description,
-                metadata={"detections": len(chosen), "rejected": rejected},
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=rejected_description(rejected) if rejected else None,
+                metadata={
+                    "detections": len(chosen),
+                    "evaluated": len(evaluated),
+                    "rejected": rejected,
+                },
             ),
             WindowCheck(
                 EVIDENCE_IN_LOGS,
@@ -182,7 +184,7 @@ def detect_windows(
             f"{len(revision.later)} of the windows after the range written again"
         )
     context.log.info(
-        f"Evaluated {len(chosen)} detections over {start:%Y-%m-%d %H:%M} to "
+        f"Evaluated {len(evaluated)} detections over {start:%Y-%m-%d %H:%M} to "
         f"{end:%Y-%m-%d %H:%M} UTC in {evaluation.requests} requests: "
         f"{len(evaluation.findings)} findings ({len(new)} new)"
     )
@@ -190,7 +192,8 @@ def detect_windows(
         context,
         run_tag,
         {
-            "evaluated": len(chosen),
+            "evaluated": len(evaluated),
+            "rejected": len(rejected),
             "findings": len(evaluation.findings),
             "findings_new": len(new),
             "superseded": len(revision.superseded),
@@ -198,6 +201,31 @@ def detect_windows(
         },
     )
     yield from materialize_windows(context, checks)
+
+
+def accepted_detections(
+    log: dg.DagsterLogManager, client: OpenSearch, logs: str, chosen: tuple[Detection, ...]
+) -> tuple[tuple[Detection, ...], dict[str, str]]:
+    """The detections of `chosen` whose queries OpenSearch accepts, and the refused ones with
+    the cluster's reason, logged as an error. A refused detection is skipped (evaluating it
+    would fail the whole evaluation; its stored findings stay as they are), so the others
+    still write their findings."""
+    rejected = _rejected_queries(client, logs, chosen)
+    if rejected:
+        log.error(f"{rejected_description(rejected)}; the other detections were evaluated")
+    return tuple(d for d in chosen if d.id not in rejected), rejected
+
+
+def rejected_description(rejected: Mapping[str, str]) -> str:
+    """Each refused detection with the first line of the cluster's reason (the whole reason
+    is in the check's metadata), and what to do about it."""
+    reasons = "; ".join(
+        f"{d} ({(reason.splitlines() or [''])[0][:300]})" for d, reason in sorted(rejected.items())
+    )
+    return (
+        "Not evaluated, OpenSearch refused their queries (fix them, then re-run these "
+        f"windows): {reasons}"
+    )
 
 
 def _rejected_queries(

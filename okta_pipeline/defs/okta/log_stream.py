@@ -18,6 +18,7 @@ from pydantic import Field
 
 from okta_pipeline.defs.alerts.assets import Delivered, deliver_findings
 from okta_pipeline.defs.alerts.resources import AlertsResource
+from okta_pipeline.defs.detections.assets import accepted_detections
 from okta_pipeline.defs.detections.resources import DetectionsResource
 from okta_pipeline.defs.okta.assets import okta_system_log
 from okta_pipeline.defs.opensearch.resources import OpenSearchResource
@@ -138,13 +139,16 @@ def process_pushed_windows(
             sleep=opensearch.wait,
             source=OKTA_LOGS,
         )
-    client.indices.refresh(index=daily_indices(opensearch.index_prefix))
+    logs = daily_indices(opensearch.index_prefix)
+    client.indices.refresh(index=logs)
+    chosen = tuple(d for d in detections.selected() if not d.cross_source)
+    evaluated, rejected = accepted_detections(context.log, client, logs, chosen)
     ensure_findings_template(client, opensearch.findings_prefix, opensearch.replicas)
     revision = revise_findings(
         client,
-        daily_indices(opensearch.index_prefix),
+        logs,
         opensearch.findings_prefix,
-        tuple(d for d in detections.selected() if not d.cross_source),
+        evaluated,
         start,
         end,
         evaluated_at=datetime.now(UTC),
@@ -158,6 +162,7 @@ def process_pushed_windows(
     context.add_output_metadata(
         {
             "findings": len(revision.evaluation.findings),
+            "rejected_detections": dg.MetadataValue.json(rejected),
             "findings_searchable_at": dg.MetadataValue.timestamp(searchable_at),
             "alerts_delivered_at": dg.MetadataValue.timestamp(time.time()),
         }
