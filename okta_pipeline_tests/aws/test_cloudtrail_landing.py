@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,15 +13,17 @@ from typing import Any
 
 import pytest
 
+from okta_pipeline.defs.aws.resources import CloudTrailResource
 from okta_pipeline.defs.deployment import DeploymentSettings, DeploymentSettingsError
 from okta_pipeline.lib.cloudtrail.landing import MALFORMED_FOLDER, land_range
-from okta_pipeline.lib.cloudtrail.trail import TrailBucket, TrailLocation
+from okta_pipeline.lib.cloudtrail.trail import TrailBucket, TrailLocation, parse_object
 from okta_pipeline.lib.landing import CLOUDTRAIL_RECORD, LandingZone
 from okta_pipeline_tests.aws.trail_objects import object_key, put_object, record
 from okta_pipeline_tests.storage.local_s3 import LocalS3, running_s3
 
 START = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
+MIB = 1024 * 1024
 
 
 @pytest.fixture
@@ -140,6 +143,64 @@ def test_a_malformed_object_is_listed_aside_and_the_rest_of_the_window_lands(
 
 def _gzip_json(document: object) -> bytes:
     return gzip.compress(json.dumps(document).encode(), mtime=0)
+
+
+def test_an_object_over_the_read_limits_is_listed_aside_and_the_good_ones_land(
+    s3: LocalS3, tmp_path: Path
+) -> None:
+    client = s3.client()
+    fetched: list[str] = []
+    client.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: fetched.append(params["Key"])
+    )
+    good = [record(at(1)), record(at(2))]
+    put_object(client, s3.bucket, object_key(at(7)), good)
+    # A few KB that gunzip to 2 MiB (valid JSON: whitespace inside the list).
+    bomb = object_key(at(8), suffix="BombBombBombBomb")
+    padded = b'{"Records": [' + b" " * (2 * MIB) + b"]}"
+    client.put_object(Bucket=s3.bucket, Key=bomb, Body=gzip.compress(padded, mtime=0))
+    # Records of random hex: over the compressed limit as listed.
+    huge = object_key(at(9), suffix="HugeHugeHugeHuge")
+    put_object(client, s3.bucket, huge, [record(at(3), padding=os.urandom(32 * 1024).hex())])
+    # Two gzip members, as `cat a.gz b.gz` writes: one object, read whole.
+    first, second = json.dumps(record(at(4))), json.dumps(record(at(4.5)))
+    members = gzip.compress(f'{{"Records": [{first},'.encode()) + gzip.compress(
+        f"{second}]}}".encode()
+    )
+    client.put_object(
+        Bucket=s3.bucket, Key=object_key(at(10), suffix="TwoMembersTwoMem"), Body=members
+    )
+    location = TrailLocation.parse(f"s3://{s3.bucket}")
+    limited = TrailBucket(client, location, max_object_bytes=16 * 1024, max_uncompressed_bytes=MIB)
+
+    landed = land_range(zone(tmp_path), limited, START, START + FIVE, datetime.now(UTC))
+
+    assert landed.writes[0].total == 4 and landed.objects_read == 4
+    bomb_url, huge_url = f"s3://{s3.bucket}/{bomb}", f"s3://{s3.bucket}/{huge}"
+    assert set(landed.malformed) == {bomb_url, huge_url}
+    assert f"{bomb_url} is over {MIB} bytes uncompressed" in landed.malformed[bomb_url]
+    assert "max_uncompressed_mib" in landed.malformed[bomb_url]
+    assert f"over {16 * 1024} bytes compressed" in landed.malformed[huge_url]
+    assert "max_object_mib" in landed.malformed[huge_url]
+    assert huge not in fetched and bomb in fetched  # refused from the listing, unread
+    aside = LandingZone(tmp_path, dataset="cloudtrail_events")
+    listed = aside.storage.open_read(aside.unplaceable_key(START, START + FIVE, MALFORMED_FOLDER))
+    assert listed is not None
+    with listed:
+        lines = [json.loads(line) for line in gzip.decompress(listed.read()).splitlines()]
+    assert {line["object"]: line["reason"] for line in lines} == landed.malformed
+
+
+def test_objects_read_in_chunks_parse_as_a_whole_file_does() -> None:
+    records = [record(at(1)), record(at(2), padding=os.urandom(4096).hex())]
+    text = json.dumps({"Records": records}).encode()
+    half = len(text) // 2
+    data = gzip.compress(text[:half]) + b"\x00" * 4 + gzip.compress(text[half:])
+    for size in (1, 7, 4096, len(data)):
+        chunks = [data[i : i + size] for i in range(0, len(data), size)]
+        assert parse_object(chunks) == records
+    settings = CloudTrailResource(root="s3://b", max_object_mib=2, max_uncompressed_mib=3).trail()
+    assert (settings.max_object_bytes, settings.max_uncompressed_bytes) == (2 * MIB, 3 * MIB)
 
 
 @pytest.mark.parametrize(

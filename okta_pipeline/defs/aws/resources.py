@@ -1,7 +1,5 @@
 """Where the CloudTrail trail is: its S3 bucket and prefix, and which accounts and regions."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +8,9 @@ from pydantic import Field
 
 from okta_pipeline.lib.cloudtrail.trail import (
     DEFAULT_MAX_DELIVERY_DELAY,
+    DEFAULT_MAX_OBJECT_BYTES,
+    DEFAULT_MAX_UNCOMPRESSED_BYTES,
+    MIB,
     TrailBucket,
     TrailLocation,
 )
@@ -38,6 +39,18 @@ class CloudTrailResource(dg.ConfigurableResource):
         description="How late after its records an object may be delivered and still be read "
         "for their windows (CloudTrail: about 5 minutes, up to 15)",
     )
+    max_object_mib: int = Field(
+        default=DEFAULT_MAX_OBJECT_BYTES // MIB,
+        ge=1,
+        description="A trail object listed over this size (gzipped) is skipped unread and "
+        "listed as malformed (AWS's are at most a few tens of MB)",
+    )
+    max_uncompressed_mib: int = Field(
+        default=DEFAULT_MAX_UNCOMPRESSED_BYTES // MIB,
+        ge=1,
+        description="A trail object that gunzips to more than this is skipped and listed as "
+        "malformed: the bound on one object's memory (up to 16 are read at once)",
+    )
 
     def trail(self) -> TrailBucket:
         return TrailBucket(
@@ -46,6 +59,8 @@ class CloudTrailResource(dg.ConfigurableResource):
             accounts=self.accounts,
             regions=self.regions,
             max_delivery_delay=timedelta(minutes=self.max_delivery_delay_minutes),
+            max_object_bytes=self.max_object_mib * MIB,
+            max_uncompressed_bytes=self.max_uncompressed_mib * MIB,
         )
 
     def _s3_client(self) -> Any:

@@ -38,7 +38,7 @@ class TrailLanding:
     """Records of the objects read that belong to windows outside the range (another run's)."""
     unplaceable: list[Record] = field(default_factory=list)
     malformed: dict[str, str] = field(default_factory=dict)
-    """Objects that are not CloudTrail logs: key -> why."""
+    """Objects that are not CloudTrail logs, or are over the read limits: key -> why."""
     malformed_listed_in: str | None = None
     """Where those objects are listed, with why (in the landing zone)."""
     list_requests: int = 0

@@ -6,14 +6,17 @@ CloudTrail writes `[<prefix>/]AWSLogs/[<organization id>/]<account>/CloudTrail/<
 minutes after the records' `eventTime` (about five, up to fifteen, with no hard bound). So the
 records of [start, end) are in the objects delivered from `start` to `end + max_delivery_delay`,
 and one object holds records of several windows.
+
+Objects are read in chunks and gunzipped incrementally, under two limits (`TrailBucket`'s
+`max_object_bytes` and `max_uncompressed_bytes`): one over them is malformed, not an out of
+memory error.
 """
 
 from __future__ import annotations
 
-import gzip
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,10 +35,22 @@ OBJECT_NAME = re.compile(
 )
 _ACCOUNT = re.compile(r"\d{12}")
 _ORGANIZATION = re.compile(r"o-[a-z0-9]{10,32}")
+MIB = 1024 * 1024
+# AWS delivers a trail's objects every few minutes, at most a few tens of MB gzipped (a busy
+# account's data events). The limits are far above that: they only stop an object that would
+# exhaust memory (a huge file, a gzip bomb), with up to `2 * workers` of them read at once.
+DEFAULT_MAX_OBJECT_BYTES = 256 * MIB
+DEFAULT_MAX_UNCOMPRESSED_BYTES = 1024 * MIB
+READ_CHUNK_BYTES = MIB
+_GZIP = 16 + zlib.MAX_WBITS  # zlib's window bits for a gzip member (header and trailer checked)
 
 
 class MalformedObjectError(ValueError):
-    """A trail object that is not a gzipped `{"Records": [...]}`."""
+    """A trail object that is not a gzipped `{"Records": [...]}`, or is over the read limits."""
+
+
+class ObjectTooLargeError(MalformedObjectError):
+    """A trail object that gunzips to more than the limit."""
 
 
 @dataclass(frozen=True)
@@ -91,12 +106,16 @@ class TrailBucket:
         accounts: Sequence[str] = (),
         regions: Sequence[str] = (),
         max_delivery_delay: timedelta = DEFAULT_MAX_DELIVERY_DELAY,
+        max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+        max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES,
     ) -> None:
         self.client = client
         self.location = location
         self.accounts = tuple(accounts)
         self.regions = tuple(regions)
         self.max_delivery_delay = max_delivery_delay
+        self.max_object_bytes = max_object_bytes
+        self.max_uncompressed_bytes = max_uncompressed_bytes
         self.list_requests = 0
 
     def roots(self) -> list[str]:
@@ -142,11 +161,38 @@ class TrailBucket:
         return sorted(found, key=lambda o: (o.delivered, o.key))
 
     def read(self, item: TrailObject) -> list[Any]:
-        """The object's records (as stored: normally objects, but not checked here)."""
+        """The object's records (as stored: normally objects, but not checked here). One listed
+        over `max_object_bytes` is refused unread."""
+        if item.size > self.max_object_bytes:
+            raise self._too_large(item, self.max_object_bytes, "compressed", "max_object")
         body = self.client.get_object(Bucket=self.location.bucket, Key=item.key)["Body"]
         with body:
-            data = body.read()
-        return parse_object(data)
+            try:
+                return parse_object(self._chunks(body, item), self.max_uncompressed_bytes)
+            except ObjectTooLargeError:
+                raise self._too_large(
+                    item, self.max_uncompressed_bytes, "uncompressed", "max_uncompressed"
+                ) from None
+
+    def _chunks(self, body: Any, item: TrailObject) -> Iterator[bytes]:
+        """The body in chunks, up to `max_object_bytes` (the object may have grown since it
+        was listed)."""
+        read = 0
+        for chunk in iter(lambda: body.read(READ_CHUNK_BYTES), b""):
+            read += len(chunk)
+            if read > self.max_object_bytes:
+                raise self._too_large(item, self.max_object_bytes, "compressed", "max_object")
+            yield chunk
+
+    def _too_large(
+        self, item: TrailObject, limit: int, form: str, setting: str
+    ) -> MalformedObjectError:
+        """Why an object is skipped, and the setting to raise: `<setting>_mib` of the
+        CloudTrailResource, `<setting>_bytes` of a TrailBucket."""
+        return MalformedObjectError(
+            f"{self.location.url(item.key)} is over {limit} bytes {form}, so skipped: raise "
+            f"{setting}_mib ({setting}_bytes of a TrailBucket) if such objects are expected"
+        )
 
     def read_ahead(
         self, objects: Sequence[TrailObject], workers: int = 8
@@ -188,11 +234,14 @@ class TrailBucket:
             yield page
 
 
-def parse_object(data: bytes) -> list[Any]:
-    """The `Records` of a trail object's bytes; MalformedObjectError says what is wrong."""
+def parse_object(
+    chunks: Iterable[bytes], max_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES
+) -> list[Any]:
+    """The `Records` of a trail object's bytes (in chunks); MalformedObjectError says what is
+    wrong, ObjectTooLargeError that it gunzips to more than `max_bytes`."""
     try:
-        text = gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as error:
+        text = gunzip(chunks, max_bytes)
+    except (EOFError, zlib.error) as error:
         raise MalformedObjectError(f"not a whole gzip file ({error})") from None
     try:
         document = orjson.loads(text)
@@ -202,3 +251,25 @@ def parse_object(data: bytes) -> list[Any]:
         raise MalformedObjectError('not a CloudTrail log: no "Records" list')
     records: list[Any] = document["Records"]
     return records
+
+
+def gunzip(chunks: Iterable[bytes], max_bytes: int) -> bytearray:
+    """Every gzip member of `chunks`, decompressed as `gzip.decompress` does (NUL padding
+    after a member skipped), holding no more than `max_bytes + 1` bytes of output."""
+    text = bytearray()
+    member, started = zlib.decompressobj(wbits=_GZIP), False
+    for chunk in chunks:
+        while chunk:
+            if member.eof:
+                chunk = chunk.lstrip(b"\x00")
+                if not chunk:
+                    break
+                member = zlib.decompressobj(wbits=_GZIP)
+            text += member.decompress(chunk, max_bytes + 1 - len(text))
+            if len(text) > max_bytes:
+                raise ObjectTooLargeError(f"over {max_bytes} bytes uncompressed")
+            chunk = member.unused_data if member.eof else member.unconsumed_tail
+            started = True
+    if started and not member.eof:
+        raise EOFError("compressed data ended before the end-of-stream marker")
+    return text
