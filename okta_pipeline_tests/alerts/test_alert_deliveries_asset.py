@@ -3,6 +3,7 @@ credentials are fixed, secrets kept out of the run, and Slack through an incomin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ import dagster as dg
 import pytest
 from opensearchpy import OpenSearch
 
-from okta_pipeline.defs.alerts.assets import DESTINATIONS_ACCEPTING, alert_deliveries
+from okta_pipeline.defs.alerts.assets import DESTINATIONS_ACCEPTING, _findings, alert_deliveries
 from okta_pipeline.defs.alerts.resources import AlertsResource
 from okta_pipeline.defs.partitions import PARTITION_FORMAT
 from okta_pipeline.defs.window_results import run_totals
@@ -158,3 +159,29 @@ def test_an_incoming_webhook_gets_block_kit_messages_once_without_threads(
         assert ledger.pending_findings(datetime.now(UTC) - timedelta(days=1)) == []
     finally:
         opensearch.indices.delete(index=ledger_index, params={"ignore_unavailable": "true"})
+
+
+def test_every_finding_and_every_pending_delivery_is_read_past_a_search_page(
+    opensearch: OpenSearch, prefixes: Prefixes, ledger: Ledger
+) -> None:
+    """More than a search's 10,000: a backlog must not crowd out the range's new findings."""
+    ensure_findings_template(opensearch, prefixes.findings)
+    made = [finding(user=f"user{n}@example.com") for n in range(10_050)]
+    write_findings(opensearch, prefixes.findings, made, datetime.now(UTC), prefixes.logs_index)
+    opensearch.indices.refresh(index=f"{prefixes.findings}-*")
+    found = _findings(opensearch, prefixes.findings, WINDOW, WINDOW + timedelta(minutes=5), [])
+    assert {f["finding_id"] for f in found} == {f.id for f in made}
+
+    claimed = datetime.now(UTC).isoformat()
+    claims = "".join(
+        json.dumps({"create": {"_index": ledger.index, "_id": f"{f.id}:jira"}})
+        + "\n"
+        + json.dumps(
+            {"finding_id": f.id, "destination": "jira", "status": "pending", "claimed_at": claimed}
+        )
+        + "\n"
+        for f in made
+    )
+    assert not opensearch.bulk(body=claims, params={"refresh": "true"})["errors"]
+    pending = ledger.pending_findings(datetime.now(UTC) - timedelta(days=1))
+    assert pending == sorted(f.id for f in made)

@@ -19,6 +19,7 @@ from okta_pipeline.lib.alerts.delivery import Deliverer, DeliveryReport
 from okta_pipeline.lib.alerts.ledger import Ledger
 from okta_pipeline.lib.alerts.messages import Alert
 from okta_pipeline.lib.opensearch.okta_index import daily_indices
+from okta_pipeline.lib.opensearch.paging import PAGE_SIZE, all_hits
 
 DESTINATIONS_ACCEPTING = "destinations_accepting"
 
@@ -139,10 +140,16 @@ def deliver_findings(
 
 
 def _findings(
-    client: OpenSearch, prefix: str, start: datetime, end: datetime, pending: list[str]
+    client: OpenSearch,
+    prefix: str,
+    start: datetime,
+    end: datetime,
+    pending: list[str],
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """The findings of [start, end), those a detection run over [start, end) wrote or
-    superseded in other windows, and those earlier runs left pending."""
+    superseded in other windows, and those earlier runs left pending: all of them, page by
+    page (a backlog of pending findings must not crowd out new ones)."""
     should: list[dict[str, Any]] = [
         {"range": {"window.start": {"gte": start.isoformat(), "lt": end.isoformat()}}},
         {
@@ -156,13 +163,14 @@ def _findings(
     ]
     if pending:
         should.append({"ids": {"values": pending}})
-    response = client.search(
-        index=daily_indices(prefix),
-        body={
-            "size": 10_000,
+    hits = all_hits(
+        client,
+        daily_indices(prefix),
+        {
             "query": {"bool": {"should": should, "minimum_should_match": 1}},
             "sort": [{"window.start": "asc"}, {"finding_id": "asc"}],
         },
         params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+        page_size=page_size,
     )
-    return [hit["_source"] for hit in response["hits"]["hits"]]
+    return [hit["_source"] for hit in hits]

@@ -17,6 +17,7 @@ from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
 from okta_pipeline.lib.alerts.messages import Alert
+from okta_pipeline.lib.opensearch.paging import PAGE_SIZE, all_hits
 
 LEDGER_INDEX = "okta-alert-ledger"
 # A pending claim younger than this is another run's delivery in flight.
@@ -285,12 +286,12 @@ class Ledger:
         source = hits[0]["_source"]
         return Anchor(str(source["finding_id"]), source.get("reference"), source.get("thread"))
 
-    def pending_findings(self, since: datetime) -> list[str]:
+    def pending_findings(self, since: datetime, page_size: int = PAGE_SIZE) -> list[str]:
         """Findings with a delivery still pending, claimed since `since`."""
-        response = self.client.search(
-            index=self.index,
-            body={
-                "size": 10_000,
+        hits = all_hits(
+            self.client,
+            self.index,
+            {
                 "query": {
                     "bool": {
                         "filter": [
@@ -300,10 +301,16 @@ class Ledger:
                     }
                 },
                 "_source": ["finding_id"],
+                "sort": [
+                    {"finding_id": "asc"},
+                    {"destination": "asc"},
+                    {"purpose": {"order": "asc", "unmapped_type": "keyword"}},
+                ],
             },
             params={"ignore_unavailable": "true"},
+            page_size=page_size,
         )
-        return sorted({str(h["_source"]["finding_id"]) for h in response["hits"]["hits"]})
+        return sorted({str(h["_source"]["finding_id"]) for h in hits})
 
 
 def _parsed(stamp: str) -> datetime:
