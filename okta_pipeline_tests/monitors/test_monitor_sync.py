@@ -15,6 +15,7 @@ from opensearchpy import OpenSearch
 
 from okta_pipeline.lib.detections.catalog import load_catalog
 from okta_pipeline.lib.detections.model import Kind, ThresholdLogic
+from okta_pipeline.lib.monitors import sync as monitor_sync
 from okta_pipeline.lib.monitors.compile import (
     MonitorOptions,
     compile_monitor,
@@ -167,6 +168,56 @@ def test_removing_one_detection_deletes_only_its_monitor_and_nothing_else_is_tou
         neighbours.sync([])
         for monitor_id in (by_hand, lookalike):
             opensearch.transport.perform_request("DELETE", f"{MONITORS}/{monitor_id}")
+
+
+def test_a_sync_finds_its_monitors_beyond_the_first_page_of_the_search(
+    opensearch: OpenSearch, owner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another owner's monitors, stored first, fill the first pages; the sync pages past them
+    and finds its own, so a second sync creates nothing and leaves no duplicates."""
+    other = f"{owner}-other"
+    others = [
+        create_monitor(opensearch, body)
+        for body in catalog_monitors(MONITORED[:5], options_for(other))
+    ]
+    try:
+        monkeypatch.setattr(monitor_sync, "SEARCH_SIZE", 2)
+        sync = MonitorSync(opensearch, owner)
+        desired = catalog_monitors(MONITORED[:3], options_for(owner))
+        ids = sorted(marker_of(body)["detection_id"] for body in desired)
+        assert sync.sync(desired).created == ids
+
+        second = sync.sync(desired)
+        assert (second.created, second.updated, second.deleted) == ([], [], [])
+        assert second.unchanged == ids
+        assert sync.differences(desired) == {}
+        assert sorted(sync.stored()) == ids
+        assert sorted(detection_ids_of(opensearch, owner)) == ids  # one monitor each
+        assert len(detection_ids_of(opensearch, other)) == len(others)
+    finally:
+        for monitor_id in others:
+            opensearch.transport.perform_request(
+                "DELETE", f"{MONITORS}/{monitor_id}", params={"refresh": "true"}
+            )
+
+
+def create_monitor(opensearch: OpenSearch, body: dict[str, Any]) -> str:
+    created = opensearch.transport.perform_request(
+        "POST", MONITORS, body=body, params={"refresh": "true"}
+    )
+    return str(created["_id"])
+
+
+def detection_ids_of(opensearch: OpenSearch, owner: str) -> list[str]:
+    """The detection id of every stored monitor of the owner, read apart from the sync."""
+    found = opensearch.transport.perform_request(
+        "POST",
+        f"{MONITORS}/_search",
+        body={"size": 10_000, "query": {"term": {"monitor.type": "monitor"}}},
+    )
+    hits = found["hits"]["hits"]
+    markers = [marker_of(hit["_source"].get("monitor", hit["_source"])) for hit in hits]
+    return [str(m["detection_id"]) for m in markers if m.get("owner") == owner]
 
 
 def hand_made_monitor(opensearch: OpenSearch, name: str, prefix: str) -> str:

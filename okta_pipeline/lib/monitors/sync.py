@@ -9,7 +9,7 @@ so their active alerts stay active.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,23 +109,9 @@ class MonitorSync:
     def _scan(self) -> tuple[dict[str, StoredMonitor], list[StoredMonitor]]:
         """This owner's monitors by detection id, and any second monitor of one detection
         (left by an interrupted sync)."""
-        try:
-            response = self.client.transport.perform_request(
-                "POST",
-                f"{MONITORS}/_search",
-                body={
-                    "size": SEARCH_SIZE,
-                    "seq_no_primary_term": True,
-                    "query": {"bool": {"filter": [{"term": {"monitor.type": "monitor"}}]}},
-                },
-            )
-        except os_errors.NotFoundError:
-            # Alerting creates its config index with the first monitor: a cluster that never
-            # had one answers the search with 404 (index not found), meaning none are stored.
-            return {}, []
         found: dict[str, StoredMonitor] = {}
         duplicates: list[StoredMonitor] = []
-        for hit in response["hits"]["hits"]:
+        for hit in self._every_monitor():
             body = hit["_source"].get("monitor", hit["_source"])
             marker = marker_of(body)
             if marker.get("owner") != self.owner or not marker.get("detection_id"):
@@ -142,6 +128,37 @@ class MonitorSync:
             else:
                 found[monitor.detection_id] = monitor
         return found, duplicates
+
+    def _every_monitor(self) -> Iterator[dict[str, Any]]:
+        """Every monitor on the cluster, whoever owns it, a page of `SEARCH_SIZE` at a time.
+
+        The owner cannot be matched on the node: Alerting stores a monitor's search unindexed
+        (`enabled: false`), so the marker is read here. Pages follow each other by `_id`, which
+        is unique and never changes, so a monitor edited meanwhile is neither missed nor read
+        twice."""
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "size": SEARCH_SIZE,
+                "seq_no_primary_term": True,
+                "sort": [{"_id": "asc"}],
+                "query": {"bool": {"filter": [{"term": {"monitor.type": "monitor"}}]}},
+            }
+            if after is not None:
+                body["search_after"] = after
+            try:
+                response = self.client.transport.perform_request(
+                    "POST", f"{MONITORS}/_search", body=body
+                )
+            except os_errors.NotFoundError:
+                # Alerting creates its config index with the first monitor: a cluster that
+                # never had one answers the search with 404 (index not found), so none stored.
+                return
+            hits = response["hits"]["hits"]
+            yield from hits
+            if len(hits) < SEARCH_SIZE:
+                return
+            after = hits[-1]["sort"]
 
     def sync(self, desired: Iterable[dict[str, Any]]) -> SyncReport:
         """Create, update and delete so that this owner's monitors are exactly `desired`."""
