@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -234,11 +234,46 @@ def link_sessions(
         }
         for hit in okta.scan(query, since, until, fields=_SSO_FIELDS):
             sign_ons.setdefault(str(hit.get("actor.alternateId")).lower(), []).append(hit)
-    return [_link(hit, logins[hit.uuid], sign_ons, rules) for hit in assumed]
+
+    # An SSO explains the sessions assumed from its own address, however many (a CLI assuming
+    # several roles); from another address (NAT, dual stack) it explains one session at most,
+    # and only if it explains none from its own. A forged assertion sent from elsewhere can
+    # then not hide behind a real SSO of the user it names.
+    def same_address(assume: Hit, sso: Hit) -> bool:
+        return bool(sso.get("client.ipAddress") == (_text(assume, "sourceIPAddress") or ""))
+
+    links = {
+        hit.uuid: _link(hit, logins[hit.uuid], sign_ons, rules, same_address) for hit in assumed
+    }
+    used = {link.sso_uuid for link in links.values() if link.linked}
+    for hit in sorted(assumed, key=lambda h: (h.published, h.uuid)):
+        if links[hit.uuid].linked or logins[hit.uuid] is None:
+            continue
+
+        def unused_elsewhere(assume: Hit, sso: Hit) -> bool:
+            return sso.uuid not in used and not same_address(assume, sso)
+
+        link = _link(hit, logins[hit.uuid], sign_ons, rules, unused_elsewhere)
+        if link.linked:
+            used.add(link.sso_uuid)
+        elif _link(hit, logins[hit.uuid], sign_ons, rules, lambda _a, _s: True).linked:
+            link = replace(
+                link,
+                evidence=(
+                    *link.evidence,
+                    "every Okta SSO of this login near it already explains another session",
+                ),
+            )
+        links[hit.uuid] = link
+    return [links[hit.uuid] for hit in assumed]
 
 
 def _link(
-    assume: Hit, login: str | None, sign_ons: Mapping[str, list[Hit]], rules: LinkRules
+    assume: Hit,
+    login: str | None,
+    sign_ons: Mapping[str, list[Hit]],
+    rules: LinkRules,
+    may_explain: Callable[[Hit, Hit], bool],
 ) -> SessionLink:
     source_ip = _text(assume, "sourceIPAddress") or ""
     session_name = _text(assume, f"{NAMESPACE}.role_session_name") or ""
@@ -258,7 +293,11 @@ def _link(
     if login is None:
         return base
     earliest, latest = assume.published - rules.sso_lead, assume.published + rules.clock_skew
-    candidates = [s for s in sign_ons.get(login, []) if earliest <= s.published <= latest]
+    candidates = [
+        s
+        for s in sign_ons.get(login, [])
+        if earliest <= s.published <= latest and may_explain(assume, s)
+    ]
     if not candidates:
         return base
     # The same address first, then the SSO nearest before the AssumeRoleWithSAML.
