@@ -86,13 +86,15 @@ def test_sessions_link_to_their_okta_users_and_sessions_with_an_orgs_own_names(
     }
     forged = {r.event_id for r in assumed if r.scenario == "aws_saml_without_okta_sso"}
     assert forged, "the simulated hour holds a forged SAML federation"
+    subjects = {r.record["responseElements"]["subject"] for r in assumed}
+    assert any(s != s.lower() for s in subjects), "some simulated users sign in in mixed case"
     for record in assumed:
         link = by_id[record.event_id]
         if record.event_id in forged:
             assert not link.linked and link.confidence == "none"
             continue
         assert link.linked, f"{record.record['requestParameters']['roleSessionName']} unlinked"
-        assert link.login == record.record["responseElements"]["subject"]
+        assert link.login == record.record["responseElements"]["subject"].lower()
         assert link.sso_uuid in sso_sessions
         assert link.okta_session_id == sso_sessions[link.sso_uuid]
         assert link.sso_published is not None

@@ -253,6 +253,19 @@ def test_same_seed_same_events_different_seed_different_events() -> None:
     assert one == again and one != other
 
 
+def test_some_users_sign_in_with_mixed_case_logins_okta_keeps_as_entered() -> None:
+    people = SimulatedOrg(seed=4).directory.people
+    logins = [p.login for p in people]
+    mixed = [login for login in logins if login != login.lower()]
+    assert len(mixed) >= len(people) // 10  # e.g. Ana.Lopez@example.com
+    assert len({login.lower() for login in logins}) == len(logins)  # unique ignoring case
+    start, end = recent_window(span=timedelta(minutes=30))
+    window = (int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    published = SimulatedOrg(seed=4).published_between(*window)
+    actors = {s.event["actor"]["alternateId"] for s in published}
+    assert actors & set(mixed), "their events carry the login in the case Okta keeps"
+
+
 @needs_samples
 def test_generated_events_have_oktas_shape() -> None:
     """Compared with real events recorded from Okta tenants (../shared/okta-samples)."""

@@ -378,6 +378,9 @@ class Directory:
         return tuple(p for p in self.people if not p.is_admin)
 
 
+MIXED_CASE_EVERY = 5
+
+
 def build_directory(seed: int, size: int = 250) -> Directory:
     """The same org for the same seed: people, a few admins, apps and groups."""
     rng = random.Random(f"directory:{seed}")
@@ -385,10 +388,12 @@ def build_directory(seed: int, size: int = 250) -> Directory:
     taken: set[str] = set()
     for index in range(size):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        login = f"{first}.{last}".lower()
-        if login in taken:
+        # Okta keeps a login's case as it was entered and compares logins without it: one
+        # person in MIXED_CASE_EVERY signs in as `Ana.Lopez@example.com`.
+        login = f"{first}.{last}" if index % MIXED_CASE_EVERY == 1 else f"{first}.{last}".lower()
+        if login.lower() in taken:
             login = f"{login}{index}"
-        taken.add(login)
+        taken.add(login.lower())
         people.append(
             Person(
                 id=okta_id(rng, "00u"),
