@@ -203,7 +203,10 @@ def test_secrets_never_reach_run_events_or_errors(tmp_path: Path) -> None:
             assert secret not in str(event)
 
 
-def test_missing_credentials_fail_with_what_to_set(tmp_path: Path) -> None:
+def test_missing_credentials_fail_with_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKTA_BASE_URL", "https://example.okta.com")  # the deployment's org
     start, _ = recent_window(span=WINDOW)
     result = dg.materialize(
         [okta_system_log],

@@ -200,7 +200,8 @@ def test_the_client_stops_on_a_429_whose_reset_is_past_the_cap() -> None:
     assert clock.slept == [] and client.stats.requests == 1
 
 
-def test_the_resource_passes_its_cap_to_the_budget() -> None:
+def test_the_resource_passes_its_cap_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OKTA_BASE_URL", "https://example.okta.com")
     resource = OktaResource(
         base_url="https://example.okta.com", api_token="token", max_reset_wait_seconds=30
     )

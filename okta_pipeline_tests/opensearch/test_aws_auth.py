@@ -70,6 +70,7 @@ def test_credentials_come_from_secrets_manager(
     fake_aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", fake_aws)
+    monkeypatch.setenv("OPENSEARCH_URL", "https://search.example.com")
     # Secrets Manager's region comes from the environment (AWS_REGION on ECS).
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     Recorder.answer = {

@@ -12,6 +12,7 @@ from okta_pipeline.lib.alerts.config import AlertSettings, jira_secret
 from okta_pipeline.lib.alerts.delivery import DEFAULT_ROUTES
 from okta_pipeline.lib.alerts.jira import JiraSettings
 from okta_pipeline.lib.alerts.ledger import LEDGER_INDEX
+from okta_pipeline.lib.destination_hosts import require_allowed_host
 
 
 class AlertsResource(dg.ConfigurableResource):
@@ -49,6 +50,13 @@ class AlertsResource(dg.ConfigurableResource):
     )
 
     def settings(self) -> AlertSettings:
+        for setting, url in (
+            ("jira_base_url", self.jira_base_url),
+            ("slack_api_url", self.slack_api_url),
+            ("slack_webhook_url", self.slack_webhook_url),
+        ):
+            if url:
+                require_allowed_host(url, f"the alerts resource's {setting}")
         return AlertSettings(
             jira=self._jira(),
             slack_bot_token=self.slack_bot_token,

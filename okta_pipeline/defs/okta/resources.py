@@ -8,6 +8,7 @@ from collections.abc import Callable
 import dagster as dg
 from pydantic import Field
 
+from okta_pipeline.lib.destination_hosts import require_allowed_host
 from okta_pipeline.lib.okta.client import OktaLogClient
 from okta_pipeline.lib.okta.credentials import Credentials, ServiceAppCredentials, SswsToken
 from okta_pipeline.lib.okta.errors import OktaAuthError
@@ -79,6 +80,7 @@ class OktaResource(dg.ConfigurableResource):
     ) -> OktaLogClient:
         """A client; `sleep` and `monotonic` are how it waits for rate-limit resets and
         retries (the fault tests run a ten-minute storm on a clock those waits advance)."""
+        require_allowed_host(self.base_url, "the Okta resource's base_url")
         return OktaLogClient(
             self.base_url,
             self.credentials(),

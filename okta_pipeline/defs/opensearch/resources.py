@@ -11,6 +11,7 @@ from pydantic import Field
 from okta_pipeline.lib.aws_secrets import secret_pair
 from okta_pipeline.lib.cloudtrail.index import CLOUDTRAIL_PREFIX
 from okta_pipeline.lib.correlation.identity_link import SESSIONS_PREFIX
+from okta_pipeline.lib.destination_hosts import require_allowed_host
 from okta_pipeline.lib.opensearch.connection import OpenSearchSettings, connect
 
 
@@ -46,6 +47,7 @@ class OpenSearchResource(dg.ConfigurableResource):
     bulk_chunk_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=100 * 1024 * 1024)
 
     def settings(self) -> OpenSearchSettings:
+        require_allowed_host(self.url, "the OpenSearch resource's url")
         username, password = self.username, self.password
         if self.credentials_secret_id:
             username, password = self._secret_credentials()

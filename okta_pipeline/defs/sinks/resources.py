@@ -8,6 +8,7 @@ import httpx
 from pydantic import Field
 
 from okta_pipeline.lib.aws_secrets import secret_pair
+from okta_pipeline.lib.destination_hosts import require_allowed_host
 from okta_pipeline.lib.sinks.cloudtrail_lake import Channel, CloudTrailLakeDestination
 from okta_pipeline.lib.sinks.openobserve import OpenObserveDestination
 
@@ -65,6 +66,7 @@ class OpenObserveResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=60.0, gt=0)
 
     def destination(self) -> OpenObserveDestination:
+        require_allowed_host(self.url, "the OpenObserve resource's url")
         user, password = self._credentials()
         client = httpx.Client(
             base_url=self.url.rstrip("/"),
