@@ -16,6 +16,17 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https" {
   ip_protocol       = "tcp"
 }
 
+# The load balancer redeems sign-in codes at the OIDC provider's token and user-info endpoints
+# (Okta, on the internet, through the subnets' NAT route).
+resource "aws_vpc_security_group_egress_rule" "alb_to_identity_provider" {
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTPS to the OIDC provider that signs users in to the Dagster UI"
+  cidr_ipv4         = "0.0.0.0/0"
+  from_port         = 443
+  to_port           = 443
+  ip_protocol       = "tcp"
+}
+
 resource "aws_vpc_security_group_egress_rule" "alb_to_webserver" {
   security_group_id            = aws_security_group.alb.id
   description                  = "Forward to the Dagster webserver"

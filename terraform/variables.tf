@@ -55,11 +55,47 @@ variable "private_subnet_ids" {
 
 variable "ui_allowed_cidrs" {
   type        = list(string)
-  description = "CIDR ranges (VPN, office, bastion) allowed to reach the Dagster UI on the internal load balancer. The Dagster UI has no login of its own, so keep this narrow."
+  description = "CIDR ranges (VPN, office, bastion) allowed to reach the Dagster UI on the internal load balancer, which signs users in through ui_oidc before forwarding. Keep this narrow: a user who can reach the UI and sign in can launch runs."
 
   validation {
-    condition     = length(var.ui_allowed_cidrs) > 0 && alltrue([for c in var.ui_allowed_cidrs : can(cidrhost(c, 0)) && try(tonumber(split("/", c)[1]) >= (strcontains(c, ":") ? 32 : 8), false)])
-    error_message = "Give at least one valid CIDR no wider than /8 (IPv4) or /32 (IPv6); the internet (0.0.0.0/0, ::/0) and ranges nearly as wide are refused because the Dagster UI has no authentication."
+    condition     = length(var.ui_allowed_cidrs) > 0 && alltrue([for c in var.ui_allowed_cidrs : can(cidrhost(c, 0)) && try(tonumber(split("/", c)[1]) >= (strcontains(c, ":") ? 48 : 16), false)])
+    error_message = "Give at least one valid CIDR no wider than /16 (IPv4) or /48 (IPv6), e.g. a VPN's or an office's range; the internet and ranges nearly as wide are refused."
+  }
+}
+
+variable "ui_oidc" {
+  type = object({
+    issuer                 = string
+    client_id              = string
+    client_secret_id       = string
+    authorization_endpoint = optional(string)
+    token_endpoint         = optional(string)
+    user_info_endpoint     = optional(string)
+  })
+  description = "The OIDC app (an Okta web app) the load balancer signs users in with before they reach the Dagster UI: its issuer (https://<org>.okta.com, or a custom authorization server's https://<org>.okta.com/oauth2/<id>), client id, and the Secrets Manager secret holding its client secret as plain text. Endpoints default to Okta's under the issuer; give them for another provider. The app's sign-in redirect URI is https://<UI host>/oauth2/idpresponse."
+
+  validation {
+    condition     = can(regex("^https://[A-Za-z0-9.-]+(/oauth2/[A-Za-z0-9]+)?$", var.ui_oidc.issuer))
+    error_message = "ui_oidc.issuer must be https://<host> or https://<host>/oauth2/<authorization server id>, with no trailing slash."
+  }
+  validation {
+    condition     = length(trimspace(var.ui_oidc.client_id)) > 0 && length(trimspace(var.ui_oidc.client_secret_id)) > 0
+    error_message = "ui_oidc needs the app's client_id and client_secret_id (the name or ARN of the Secrets Manager secret holding its client secret)."
+  }
+  validation {
+    condition     = alltrue([for url in [var.ui_oidc.authorization_endpoint, var.ui_oidc.token_endpoint, var.ui_oidc.user_info_endpoint] : url == null || can(regex("^https://", url))])
+    error_message = "ui_oidc's endpoints must be https:// URLs."
+  }
+}
+
+variable "ui_session_hours" {
+  type        = number
+  description = "How long a Dagster UI sign-in lasts before the load balancer asks the OIDC provider again."
+  default     = 12
+
+  validation {
+    condition     = var.ui_session_hours >= 1 && var.ui_session_hours <= 168
+    error_message = "ui_session_hours must be between 1 and 168 (a week)."
   }
 }
 

@@ -145,12 +145,49 @@ def test_the_deployment_is_encrypted_and_private(terraform: TerraformConfig) -> 
             assert body.get("kms_key_id"), name
 
 
+def test_the_ui_signs_users_in_through_oidc_before_the_webserver(
+    terraform: TerraformConfig,
+) -> None:
+    """The Dagster UI has no login of its own: the listener authenticates, then forwards."""
+    actions = sorted(
+        terraform.resource("aws_lb_listener", "https")["default_action"], key=lambda a: a["order"]
+    )
+    assert [a["type"] for a in actions] == ["authenticate-oidc", "forward"]
+    oidc = actions[0]["authenticate_oidc"][0]
+    assert oidc["on_unauthenticated_request"] == "authenticate"
+    assert oidc["client_secret"] == (
+        "${data.aws_secretsmanager_secret_version.ui_oidc_client.secret_string}"
+    )
+    assert "default" not in terraform.variables["ui_oidc"]  # no deployment without it
+    egress = terraform.resource("aws_vpc_security_group_egress_rule", "alb_to_identity_provider")
+    assert (egress["from_port"], egress["to_port"]) == (443, 443)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "accepted"),
+    [
+        ("https://acme.okta.com", True),
+        ("https://acme.okta.com/oauth2/aus0123456789abcdef", True),
+        ("https://acme.okta.com/", False),
+        ("http://acme.okta.com", False),
+        ("acme.okta.com", False),
+    ],
+)
+def test_the_ui_oidc_issuer_is_an_https_okta_org_or_authorization_server(
+    terraform: TerraformConfig, issuer: str, accepted: bool
+) -> None:
+    value = {"issuer": issuer, "client_id": "0oa1", "client_secret_id": "ui-oidc"}
+    assert validation_accepts(terraform, "ui_oidc", value) is accepted
+
+
 @pytest.mark.parametrize(
     ("cidrs", "accepted"),
     [
         (["10.20.0.0/16", "192.0.2.10/32"], True),
-        (["10.0.0.0/8"], True),
+        (["10.0.0.0/8"], False),
+        (["10.20.0.0/15"], False),
         (["2001:db8:1234::/48"], True),
+        (["2001:db8::/32"], False),
         (["0.0.0.0/0"], False),
         (["::/0"], False),
         (["0.0.0.0/1"], False),
