@@ -35,14 +35,19 @@ class Waits:
     def __call__(self, seconds: float) -> None:
         self.seconds.append(seconds)
 
+    def clock(self) -> float:
+        """The senders' clock: it moves by what they waited, as if they had slept."""
+        return sum(self.seconds)
+
 
 def jira_client(server: JiraStandIn, waits: Waits, token: str = JIRA_TOKEN) -> JiraClient:
     settings = JiraSettings(server.base_url, JIRA_EMAIL, token, "SEC")
-    return JiraClient(settings, RetryPolicy(attempts=6, sleep=waits))
+    return JiraClient(settings, RetryPolicy(attempts=6, sleep=waits, clock=waits.clock))
 
 
 def slack_bot(server: SlackStandIn, waits: Waits) -> SlackBot:
-    return SlackBot(SLACK_TOKEN, CHANNEL, server.base_url, RetryPolicy(attempts=6, sleep=waits))
+    policy = RetryPolicy(attempts=6, sleep=waits, clock=waits.clock)
+    return SlackBot(SLACK_TOKEN, CHANNEL, server.base_url, policy)
 
 
 def deliverer(

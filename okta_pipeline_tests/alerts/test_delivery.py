@@ -133,6 +133,22 @@ def test_a_429_storm_then_recovery_delivers_everything_once_honouring_retry_afte
     assert len(waits.seconds) == 7
 
 
+def test_one_send_gives_up_within_its_time_bound_however_long_the_destination_asks_to_wait(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    """Six attempts a minute apart would hold a claim for over five minutes; a send stops
+    retrying at three, so its claim never looks abandoned to another run while it waits."""
+    finding = alert(user="patient@example.com")
+    jira.fail_next(4, 429, {"Retry-After": "60"})  # a fifth attempt would find it answering
+    report = deliverer(ledger, jira, None, waits).deliver([finding])
+    assert report.pending == 1 and "jira" in report.unavailable
+    assert "180 s of retries" in report.unavailable["jira"]
+    assert waits.seconds == [60.0, 60.0, 60.0] and sum(waits.seconds) <= 180
+    assert len(jira.issues) == 0
+    later = deliverer(ledger, jira, None, waits).deliver([finding])
+    assert later.jira_created == 1 and len(jira.issues) == 1
+
+
 def test_a_destination_that_stays_down_leaves_its_findings_pending(
     ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
 ) -> None:

@@ -48,7 +48,12 @@ class RetryPolicy:
     attempts: int = 6
     backoff_seconds: float = 1.0
     max_wait_seconds: float = 60.0
+    max_total_seconds: float = 180.0
+    """No retry starts whose wait would end past this many seconds after the first attempt:
+    with one request's timeout after it, a send stays well inside the ledger's in-flight window
+    (ten minutes), so no other run takes over a claim whose call is still being retried."""
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -78,9 +83,15 @@ class RetryingSender:
                 return isinstance(error, NOT_SENT_ERRORS)
             return isinstance(error, httpx.TransportError)
 
+        started = self.policy.clock()
+
+        def out_of_time(state: RetryCallState) -> bool:
+            upcoming = state.upcoming_sleep or 0.0
+            return self.policy.clock() - started + upcoming > self.policy.max_total_seconds
+
         retrying = Retrying(
             retry=retry_if_exception(retried),
-            stop=stop_after_attempt(self.policy.attempts),
+            stop=stop_after_attempt(self.policy.attempts) | out_of_time,
             wait=self._wait,
             sleep=self.policy.sleep,
             reraise=True,
@@ -110,8 +121,8 @@ class RetryingSender:
                     _maybe_created(self.destination, busy.status)
                 ) from None
             raise DestinationUnavailableError(
-                f"{self.destination} still answered {busy.status} after {self.policy.attempts} "
-                "attempts; the findings stay pending for the next run"
+                f"{self.destination} still answered {busy.status} after {self._tried(started)}; "
+                "the findings stay pending for the next run"
             ) from None
         except httpx.TransportError as error:
             if creates and not isinstance(error, NOT_SENT_ERRORS):
@@ -120,9 +131,15 @@ class RetryingSender:
                 ) from None
             raise DestinationUnavailableError(
                 f"{self.destination} could not be reached ({type(error).__name__}) after "
-                f"{self.policy.attempts} attempts; the findings stay pending for the next run"
+                f"{self._tried(started)}; the findings stay pending for the next run"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _tried(self, started: float) -> str:
+        return (
+            f"{self.policy.clock() - started:.0f} s of retries (at most "
+            f"{self.policy.attempts} attempts in {self.policy.max_total_seconds:g} s)"
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
