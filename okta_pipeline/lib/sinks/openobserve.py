@@ -31,6 +31,9 @@ from okta_pipeline.lib.sinks.model import (
 
 DEFAULT_INGEST_ALLOWED_UPTO = timedelta(hours=5)
 DEFAULT_INGEST_ALLOWED_IN_FUTURE = timedelta(hours=24)
+HORIZON_MARGIN = timedelta(minutes=10)
+"""A run decides what is too old once, when it starts, and sends for minutes after: an event
+this close to the horizon then would cross it on the way and be refused one by one."""
 MAX_RECORDS = 1_000
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
@@ -69,13 +72,15 @@ class OpenObserveDestination:
         self.clock = clock
 
     def horizon(self) -> datetime:
-        """The oldest `published` OpenObserve takes now (older events are not sent)."""
-        return self.clock() - self.ingest_allowed_upto
+        """The oldest `published` sent: OpenObserve's horizon now, less the margin a run's
+        sending takes (older events are not sent)."""
+        return self.clock() - self.ingest_allowed_upto + HORIZON_MARGIN
 
     def horizon_fix(self) -> str:
         hours = self.ingest_allowed_upto.total_seconds() / 3600
         return (
-            f"older than OpenObserve's ingest horizon ({hours:g} hours, ZO_INGEST_ALLOWED_UPTO): "
+            f"older than OpenObserve's ingest horizon ({hours:g} hours, ZO_INGEST_ALLOWED_UPTO, "
+            f"less {HORIZON_MARGIN.total_seconds() / 60:g} minutes for the time sending takes): "
             "not sent. Raise ZO_INGEST_ALLOWED_UPTO on the OpenObserve server and "
             "OPENOBSERVE_INGEST_ALLOWED_UPTO_HOURS here to match, then materialize these "
             "windows again"
