@@ -15,7 +15,6 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
 )
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -85,13 +84,15 @@ class RetryingSender:
 
         started = self.policy.clock()
 
-        def out_of_time(state: RetryCallState) -> bool:
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= self.policy.attempts:
+                return True
             upcoming = state.upcoming_sleep or 0.0
             return self.policy.clock() - started + upcoming > self.policy.max_total_seconds
 
         retrying = Retrying(
             retry=retry_if_exception(retried),
-            stop=stop_after_attempt(self.policy.attempts) | out_of_time,
+            stop=stop,
             wait=self._wait,
             sleep=self.policy.sleep,
             reraise=True,
