@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from okta_pipeline.defs.alerts.resources import AlertsResource
+from okta_pipeline.lib.alerts.config import AlertConfigError
 from okta_pipeline.lib.alerts.ledger import ClaimState, Ledger, ledger_id
 from okta_pipeline.lib.alerts.messages import finding_label
 from okta_pipeline.lib.standins.jira import JiraStandIn
@@ -347,3 +349,25 @@ def test_the_jira_comment_check_reads_every_comment(jira: JiraStandIn, waits: Wa
         jira.issues[key].comments.append({"id": str(n + 1), "body": body})
     assert client.has_comment_containing(key, "finding abc superseded")
     assert not client.has_comment_containing(key, "finding xyz superseded")
+
+
+def test_routes_that_leave_a_severity_out_are_refused_naming_it() -> None:
+    partial = {"high": ["jira"], "medium": ["slack"], "low": [], "informational": []}
+    with pytest.raises(AlertConfigError, match="no destinations for critical") as refused:
+        AlertsResource(routes=partial).settings()
+    assert "[] for one that is deliberately not sent" in str(refused.value)
+    AlertsResource(routes={**partial, "critical": []}).settings()  # said on purpose: accepted
+    with pytest.raises(AlertConfigError, match="destinations are jira and slack"):
+        AlertsResource(routes={**partial, "critical": ["pagerduty"]}).settings()
+
+
+def test_deliveries_pending_past_the_retry_horizon_are_counted_not_forgotten(
+    ledger: Ledger,
+) -> None:
+    now = datetime.now(UTC)
+    old, recent = alert(user="old@example.com"), alert(user="recent@example.com")
+    for finding, claimed in ((old, now - timedelta(days=8)), (recent, now - timedelta(hours=1))):
+        ledger.mark_failed(ledger.claim(finding, "jira", claimed), "Jira answered 503")
+    since = now - timedelta(days=7)
+    assert ledger.pending_findings(since) == [recent.finding_id]  # what runs retry
+    assert ledger.pending_before(since) == 1  # what they no longer do, said out loud

@@ -66,6 +66,12 @@ def alert_deliveries(
             "Routes name destinations this deployment does not configure: "
             f"{report.not_configured} (findings per destination); configure them to deliver"
         )
+    if delivered.no_longer_retried:
+        context.log.warning(
+            f"{delivered.no_longer_retried} deliveries were left pending more than "
+            f"{alerts.pending_days} days ago and are no longer retried: materialize "
+            "alert_deliveries again over their windows (or raise pending_days) to send them"
+        )
     problems = {**report.unavailable, **report.refused}
     tag_run(
         context,
@@ -95,6 +101,7 @@ def alert_deliveries(
                         "in_flight": report.in_flight,
                         "destinations": sorted(destinations),
                         "not_configured": report.not_configured,
+                        "pending_no_longer_retried": delivered.no_longer_retried,
                     }
                 ),
             )
@@ -108,6 +115,8 @@ class Delivered:
     destinations: frozenset[str]
     pending: list[str]
     """Findings earlier runs left pending, retried by this one."""
+    no_longer_retried: int = 0
+    """Deliveries left pending longer than `pending_days` ago, which no run retries."""
 
 
 def deliver_findings(
@@ -136,7 +145,7 @@ def deliver_findings(
         report = deliverer.deliver(Alert(document) for document in found)
     finally:
         destinations.close()
-    return Delivered(report, frozenset(destinations.names()), pending)
+    return Delivered(report, frozenset(destinations.names()), pending, ledger.pending_before(since))
 
 
 def _findings(

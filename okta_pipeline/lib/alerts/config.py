@@ -31,6 +31,14 @@ class AlertSettings:
     suppression: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
+        unrouted = [severity for severity in SEVERITIES if severity not in self.routes]
+        if unrouted:
+            raise AlertConfigError(
+                f"routes give no destinations for {', '.join(unrouted)}: their findings would "
+                "go nowhere without a word. Route every severity, with [] for one that is "
+                "deliberately not sent (the default: critical and high to jira and slack, "
+                "medium to slack, low and informational to none)"
+            )
         for severity, destinations in self.routes.items():
             if severity not in SEVERITIES:
                 raise AlertConfigError(

@@ -312,6 +312,25 @@ class Ledger:
         )
         return sorted({str(h["_source"]["finding_id"]) for h in hits})
 
+    def pending_before(self, since: datetime) -> int:
+        """Deliveries still pending whose last attempt was before `since`: past the horizon
+        runs retry from, so no run sends them unless their windows are delivered again."""
+        answer = self.client.count(
+            index=self.index,
+            body={
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"status": "pending"}},
+                            {"range": {"claimed_at": {"lt": _iso(since)}}},
+                        ]
+                    }
+                }
+            },
+            params={"ignore_unavailable": "true"},
+        )
+        return int(answer["count"])
+
 
 def _parsed(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
