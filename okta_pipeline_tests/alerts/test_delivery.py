@@ -371,3 +371,42 @@ def test_deliveries_pending_past_the_retry_horizon_are_counted_not_forgotten(
     since = now - timedelta(days=7)
     assert ledger.pending_findings(since) == [recent.finding_id]  # what runs retry
     assert ledger.pending_before(since) == 1  # what they no longer do, said out loud
+
+
+def test_a_repeat_waits_for_its_incidents_first_alert_on_its_way_then_joins_it(
+    ledger: Ledger, jira: JiraStandIn, slack: SlackStandIn, waits: Waits
+) -> None:
+    first = alert(window=WINDOW)
+    repeat = alert(window=WINDOW + timedelta(hours=3))
+    now = datetime.now(UTC)
+    for destination in ("jira", "slack"):  # another run has claimed the first, not sent it
+        ledger.claim(first, destination, now)
+    held = deliverer(ledger, jira, slack, waits, now=now).deliver([repeat])
+    assert held.waiting == 2 and held.summary() == counts(0, 0, 0, 0)
+    assert not jira.issues and not slack.messages  # no second issue or thread opened
+    assert ledger.pending_findings(now - timedelta(days=1)) == sorted(
+        [first.finding_id, repeat.finding_id]
+    )
+
+    # The other run died; the next run takes the first over, sends it, then the repeat into
+    # its issue and thread.
+    later = now + timedelta(minutes=11)
+    report = deliverer(ledger, jira, slack, waits, now=later).deliver([first, repeat])
+    assert report.summary() == counts(1, 1, 2, 0) and report.waiting == 0
+    (issue,) = jira.issues.values()
+    assert repeat.marker in json.dumps(issue.comments)
+    opening, reply = slack.messages
+    assert reply.thread_ts == opening.ts
+
+
+def test_a_repeat_stops_waiting_for_a_first_alert_that_never_comes(
+    ledger: Ledger, jira: JiraStandIn, waits: Waits
+) -> None:
+    first = alert(window=WINDOW)
+    repeat = alert(window=WINDOW + timedelta(hours=3))
+    now = datetime.now(UTC)
+    ledger.claim(first, "jira", now)  # claimed, and then superseded: never sent
+    assert deliverer(ledger, jira, None, waits, now=now).deliver([repeat]).waiting == 1
+    late = now + timedelta(minutes=31)
+    report = deliverer(ledger, jira, None, waits, now=late).deliver([repeat])
+    assert report.jira_created == 1 and report.waiting == 0

@@ -99,6 +99,7 @@ def alert_deliveries(
                     {
                         "pending": report.pending,
                         "in_flight": report.in_flight,
+                        "waiting_for_earlier_finding": report.waiting,
                         "destinations": sorted(destinations),
                         "not_configured": report.not_configured,
                         "pending_no_longer_retried": delivered.no_longer_retried,

@@ -34,6 +34,7 @@ from okta_pipeline.lib.detections.findings import ACTIVE, SUPERSEDED, SUPPRESSED
 
 JIRA = "jira"
 SLACK = "slack"
+WAITS_AT_MOST = timedelta(minutes=30)
 DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "critical": (JIRA, SLACK),
     "high": (JIRA, SLACK),
@@ -61,6 +62,10 @@ class DeliveryReport:
     """Findings an exception suppressed: kept, not sent."""
     superseded_noticed: int = 0
     """Delivered alerts told that their finding was superseded."""
+    waiting: int = 0
+    """Deliveries held back while an earlier finding of their incident is not yet delivered
+    there (another run is sending it, or it failed): the next run sends them as a comment on
+    its issue or a reply in its thread rather than a second issue or message."""
 
     def summary(self) -> dict[str, int]:
         return {
@@ -94,6 +99,9 @@ class Deliverer:
     dashboards_url: str | None = None
     logs_index: str = "okta-logs-*"
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    waits_at_most: timedelta = WAITS_AT_MOST
+    """How long after its first claim a repeat waits for its incident's earlier finding; past
+    that it is sent on its own (the earlier one may never be: superseded, say)."""
 
     def deliver(self, alerts: Iterable[Alert]) -> DeliveryReport:
         """Send every alert its routes call for; what cannot be sent stays pending.
@@ -217,6 +225,8 @@ class Deliverer:
                 self._standalone(carried, report)
                 return
         replaced = self.ledger.delivered(carried[0].alert.finding_id, JIRA) if carried else None
+        # Looked for before the anchor: an earlier finding sent in between is then found.
+        earlier = None if replaced else self._earlier_pending(claim)
         anchor = replaced or self.ledger.anchor(alert, JIRA, self.suppression)
         if anchor is not None and anchor.reference and jira.is_open(anchor.reference):
             key = anchor.reference
@@ -231,6 +241,9 @@ class Deliverer:
                 self._carried_sent(carried, key, key, report)
             else:
                 self._standalone(carried, report)
+            return
+        if earlier is not None:
+            self._hold_back(claim, report, carried, earlier)
             return
         key = jira.create_issue(
             jira_summary(alert),
@@ -247,6 +260,7 @@ class Deliverer:
         assert slack is not None
         alert = claim.alert
         replaced = self.ledger.delivered(carried[0].alert.finding_id, SLACK) if carried else None
+        earlier = None if replaced or not slack.threads else self._earlier_pending(claim)
         anchor = replaced or self.ledger.anchor(alert, SLACK, self.suppression)
         thread = anchor.thread if anchor is not None and slack.threads else None
         if claim.state is ClaimState.RESUMED:
@@ -257,6 +271,9 @@ class Deliverer:
                 report.already_sent += 1
                 self._standalone(carried, report)
                 return
+        if anchor is None and earlier is not None:
+            self._hold_back(claim, report, carried, earlier)
+            return
         replaces = tuple(c.alert for c in carried)
         message = slack_message(
             alert, self._link(alert), anchor.finding_id if anchor else None, replaces
@@ -268,6 +285,27 @@ class Deliverer:
             self.ledger.mark_sent(claim, "message", ts, ts, self.clock())
         report.slack_sent += 1
         self._carried_sent(carried, ts, thread, report)
+
+    def _earlier_pending(self, claim: Claim) -> str | None:
+        """An earlier finding of the claim's incident claimed at its destination but not yet
+        sent, while the claim may still wait for it."""
+        if self.clock() - claim.claimed_at >= self.waits_at_most:
+            return None
+        return self.ledger.earlier_pending(claim.alert, claim.destination, self.suppression)
+
+    def _hold_back(
+        self, claim: Claim, report: DeliveryReport, carried: list[Claim], earlier: str
+    ) -> None:
+        """Leave for the next run an alert that would open a new issue or thread while an
+        earlier finding of its incident is on its way there: two runs at once (a backfill
+        beside the automation) would otherwise each open one for the same incident."""
+        reason = (
+            f"waits for finding {earlier} of the same incident, not yet delivered to "
+            f"{claim.destination}, so that it joins that alert instead of opening a second"
+        )
+        for each in (claim, *carried):
+            self.ledger.mark_failed(each, reason)
+        report.waiting += 1 + len(carried)
 
     def _notice(self, claim: Claim, report: DeliveryReport) -> None:
         """Tell a superseded finding's issue or thread that it no longer holds, once."""

@@ -249,6 +249,46 @@ class Ledger:
             params={"refresh": "true"},
         )
 
+    def earlier_pending(self, alert: Alert, destination: str, suppression: timedelta) -> str | None:
+        """An earlier finding of the alert's incident, within the suppression window before
+        it, whose delivery to `destination` is claimed but not yet sent (another run may be
+        sending it now, or a failure left it for the next run): its finding id, if any."""
+        window = _iso(alert.window)
+        response = self.client.search(
+            index=self.index,
+            body={
+                "size": 1,
+                "_source": ["finding_id"],
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"group_key": alert.group_key}},
+                            {"term": {"destination": destination}},
+                            {"term": {"status": "pending"}},
+                            {"range": {"window": {"gte": _iso(alert.window - suppression)}}},
+                        ],
+                        "should": [
+                            {"range": {"window": {"lt": window}}},
+                            {
+                                "bool": {
+                                    "filter": [
+                                        {"term": {"window": window}},
+                                        {"range": {"finding_id": {"lt": alert.finding_id}}},
+                                    ]
+                                }
+                            },
+                        ],
+                        "minimum_should_match": 1,
+                        "must_not": [{"term": {"purpose": SUPERSEDED_NOTICE}}],
+                    }
+                },
+                "sort": [{"window": "asc"}],
+            },
+            params={"ignore_unavailable": "true"},
+        )
+        hits = response["hits"]["hits"]
+        return str(hits[0]["_source"]["finding_id"]) if hits else None
+
     def anchor(self, alert: Alert, destination: str, suppression: timedelta) -> Anchor | None:
         """The incident's latest issue or opening message at `destination` within the
         suppression window before this finding, if any (the finding itself excluded): after a
