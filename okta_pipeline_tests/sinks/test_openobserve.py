@@ -27,6 +27,7 @@ from okta_pipeline.defs.storage.resources import LandingZoneResource
 from okta_pipeline.lib.landing import WINDOW, LandingZone
 from okta_pipeline.lib.okta_simulator.log_stream import ExtendableSource
 from okta_pipeline.lib.okta_simulator.sources import SimulatedOrg, StoredEvent
+from okta_pipeline.lib.sinks.openobserve import OpenObserveDestination
 from okta_pipeline.lib.standins.openobserve import OpenObserveStandIn
 from okta_pipeline_tests.okta.helpers import TOKEN, range_tags, recent_window, running_simulator
 from okta_pipeline_tests.run_results import check_results
@@ -265,3 +266,19 @@ def test_a_real_openobserve_takes_a_window(tmp_path: Path) -> None:  # pragma: n
 
 def _at(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["published"].replace("Z", "+00:00"))
+
+
+def test_a_records_size_is_its_utf8_bytes_and_its_json_keeps_every_field() -> None:
+    destination = OpenObserveDestination(httpx.Client(), "default", "okta")
+    published = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    for name in ("Ana Lopez", "Zoë Øvergård 山田"):
+        event = {"uuid": str(uuid.uuid4()), "published": published, "actor": {"name": name}}
+        line = json.dumps(event, ensure_ascii=False) + "\n"
+        entry = destination.entry(event, line)
+        body = str(entry.body)
+        assert entry.size == len(body.encode())
+        sent = json.loads(body)
+        assert {k: v for k, v in sent.items() if k != "_timestamp"} == event
+        assert sent["_timestamp"] == int(
+            datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp() * 1_000_000
+        )
