@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +10,14 @@ from opensearchpy import OpenSearch
 from okta_pipeline.lib.alerts.ledger import Ledger
 from okta_pipeline.lib.standins.jira import JiraStandIn
 from okta_pipeline.lib.standins.slack import SlackStandIn
-from okta_pipeline_tests.alerts.helpers import CHANNEL, JIRA_EMAIL, JIRA_TOKEN, SLACK_TOKEN, Waits
+from okta_pipeline_tests.alerts.helpers import (
+    CHANNEL,
+    JIRA_EMAIL,
+    JIRA_TOKEN,
+    SLACK_TOKEN,
+    Waits,
+    fresh_ledger,
+)
 
 
 @pytest.fixture
@@ -30,10 +36,8 @@ def slack() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def ledger(opensearch: OpenSearch) -> Iterator[Ledger]:
-    book = Ledger(opensearch, f"test-ledger-{uuid.uuid4().hex[:8]}")
-    book.ensure_index()
-    yield book
-    opensearch.indices.delete(index=book.index, params={"ignore_unavailable": "true"})
+    with fresh_ledger(opensearch) as book:
+        yield book
 
 
 @pytest.fixture

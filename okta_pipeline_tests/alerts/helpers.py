@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from opensearchpy import OpenSearch
 
 from okta_pipeline.lib.alerts.delivery import Deliverer, Destinations
 from okta_pipeline.lib.alerts.http import RetryPolicy
@@ -38,6 +43,17 @@ class Waits:
     def clock(self) -> float:
         """The senders' clock: it moves by what they waited, as if they had slept."""
         return sum(self.seconds)
+
+
+@contextmanager
+def fresh_ledger(opensearch: OpenSearch, prefix: str = "test-ledger") -> Iterator[Ledger]:
+    """A delivery ledger in an index of its own on the node, deleted afterwards."""
+    book = Ledger(opensearch, f"{prefix}-{uuid.uuid4().hex[:8]}")
+    book.ensure_index()
+    try:
+        yield book
+    finally:
+        opensearch.indices.delete(index=book.index, params={"ignore_unavailable": "true"})
 
 
 def jira_client(server: JiraStandIn, waits: Waits, token: str = JIRA_TOKEN) -> JiraClient:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from okta_pipeline_tests.alerts.helpers import (
     Waits,
     alert,
     deliverer,
+    fresh_ledger,
 )
 from okta_pipeline_tests.faults.outcome import ROWS, FaultOutcome
 
@@ -89,10 +89,8 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def ledger(opensearch: OpenSearch) -> Iterator[Ledger]:
-    book = Ledger(opensearch, f"test-fault-ledger-{uuid.uuid4().hex[:8]}")
-    book.ensure_index()
-    yield book
-    opensearch.indices.delete(index=book.index, params={"ignore_unavailable": "true"})
+    with fresh_ledger(opensearch, "test-fault-ledger") as book:
+        yield book
 
 
 def findings() -> list[Alert]:
